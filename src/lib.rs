@@ -1,0 +1,2 @@
+//! pyembed (work in progress)
+pub mod resources;

@@ -1,0 +1,1 @@
+//! The packed-resources container format (work in progress).
