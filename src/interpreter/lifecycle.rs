@@ -1,0 +1,85 @@
+//! Process-wide interpreter state and the private CPython entry points.
+//!
+//! CPython has one main interpreter per process, and re-initialising it after
+//! `Py_FinalizeEx()` is unreliable (extension modules keep static state), so a
+//! process moves through [`State`] once: idle, running, finished.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use pyo3::ffi;
+
+use crate::error::{InitPhase, NewInterpreterError};
+
+const IDLE: u8 = 0;
+const STARTING: u8 = 1;
+const RUNNING: u8 = 2;
+const FINISHED: u8 = 3;
+
+static STATE: AtomicU8 = AtomicU8::new(IDLE);
+
+/// Proof that this thread holds the process's single interpreter slot.
+/// Dropping it without [`Slot::running`] or [`Slot::finished`] (an error
+/// before CPython was touched) returns the slot to idle.
+pub(crate) struct Slot {
+    touched_cpython: bool,
+}
+
+impl Slot {
+    /// Claim the slot, or say why the process cannot have a new interpreter.
+    pub(crate) fn claim() -> Result<Self, NewInterpreterError> {
+        match STATE.compare_exchange(IDLE, STARTING, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {}
+            Err(FINISHED) => return Err(NewInterpreterError::AlreadyFinalized),
+            Err(_) => return Err(NewInterpreterError::AlreadyRunning),
+        }
+        // SAFETY: Py_IsInitialized may be called at any time.
+        if unsafe { ffi::Py_IsInitialized() } != 0 {
+            // Someone else (pyo3's `Python::initialize`, another embedding
+            // library) started CPython; it is not ours to configure or finalize.
+            STATE.store(IDLE, Ordering::Release);
+            return Err(NewInterpreterError::AlreadyRunning);
+        }
+        Ok(Slot { touched_cpython: false })
+    }
+
+    /// Note that CPython's state has been changed: from now on a failure
+    /// leaves the process unable to start another interpreter.
+    pub(crate) fn touch(&mut self) {
+        self.touched_cpython = true;
+    }
+
+    /// The interpreter is fully initialised.
+    pub(crate) fn running(self) {
+        STATE.store(RUNNING, Ordering::Release);
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        STATE.store(if self.touched_cpython { FINISHED } else { IDLE }, Ordering::Release);
+    }
+}
+
+/// Mark the running interpreter as finalized.
+pub(crate) fn finished() {
+    STATE.store(FINISHED, Ordering::Release);
+}
+
+unsafe extern "C" {
+    // Private CPython API: finishes initialisation started with
+    // `PyConfig._init_main = 0`. There is no public way to run code between the
+    // core and main phases (PEP 587 lists this as the "multi-phase" API);
+    // checked against CPython 3.11 and 3.12, where it exists with this signature.
+    fn _Py_InitializeMain() -> ffi::PyStatus;
+}
+
+/// Finish the main initialisation phase.
+///
+/// # Safety
+/// The core phase must have completed on this thread, which holds the GIL.
+pub(crate) unsafe fn initialize_main() -> Result<(), NewInterpreterError> {
+    // SAFETY: guaranteed by the caller.
+    let status = unsafe { _Py_InitializeMain() };
+    super::pyconfig::check_status(status, InitPhase::Main)
+}

@@ -1,0 +1,106 @@
+//! Interpreter set-up done by this crate around CPython's own initialisation:
+//! importer installation between the core and main phases, then `sys`
+//! attributes and hooks once the interpreter is complete.
+
+use std::os::unix::ffi::OsStrExt;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyModule};
+
+use crate::config::ResolvedOxidizedPythonInterpreterConfig;
+use crate::error::{InitPhase, NewInterpreterError};
+
+const STARTUP_PY: &std::ffi::CStr = {
+    match std::ffi::CStr::from_bytes_with_nul(concat!(include_str!("startup.py"), "\0").as_bytes()) {
+        Ok(s) => s,
+        Err(_) => panic!("startup.py contains a NUL byte"),
+    }
+};
+
+/// A Python exception as a [`NewInterpreterError`] with its traceback.
+pub(crate) fn python_error(py: Python<'_>, phase: InitPhase, context: &str, err: PyErr) -> NewInterpreterError {
+    let traceback = err.traceback(py).and_then(|tb| tb.format().ok());
+    NewInterpreterError::PythonException {
+        phase,
+        context: context.to_string(),
+        exception: err.to_string(),
+        traceback,
+    }
+}
+
+/// Install importers on `sys.meta_path` between the core and main phases.
+///
+/// At this point `sys.meta_path` holds `BuiltinImporter` and `FrozenImporter`
+/// only, and `encodings` has not been imported: a finder inserted here serves
+/// every later import, including the standard library's.
+pub(crate) fn install_importers(
+    _py: Python<'_>,
+    config: &ResolvedOxidizedPythonInterpreterConfig<'_>,
+) -> Result<(), NewInterpreterError> {
+    debug_assert!(!config.oxidized_importer, "rejected by validate() until the importer exists");
+    Ok(())
+}
+
+/// Everything after `_Py_InitializeMain()`.
+pub(crate) fn after_main(
+    py: Python<'_>,
+    config: &ResolvedOxidizedPythonInterpreterConfig<'_>,
+) -> Result<(), NewInterpreterError> {
+    let phase = InitPhase::PostInitialization;
+    let sys = py.import("sys").map_err(|e| python_error(py, phase, "importing sys", e))?;
+    let set = |name: &str, value: Bound<'_, PyAny>| {
+        sys.setattr(name, value).map_err(|e| python_error(py, phase, &format!("setting sys.{name}"), e))
+    };
+
+    set("oxidized", true.into_pyobject(py).expect("infallible").to_owned().into_any())?;
+    if config.sys_frozen {
+        set("frozen", true.into_pyobject(py).expect("infallible").to_owned().into_any())?;
+    }
+    if config.sys_meipass {
+        let origin = config.origin().into_pyobject(py).map_err(|e| python_error(py, phase, "sys._MEIPASS", e))?;
+        set("_MEIPASS", origin.into_any())?;
+    }
+    if config.argvb {
+        let args = config.resolve_sys_argvb();
+        let items = args.iter().map(|a| PyBytes::new(py, a.as_bytes()));
+        let list = PyList::new(py, items).map_err(|e| python_error(py, phase, "sys.argvb", e))?;
+        set("argvb", list.into_any())?;
+    }
+
+    if !config.filesystem_importer {
+        remove_path_finder(py).map_err(|e| python_error(py, phase, "removing the filesystem importer", e))?;
+    }
+
+    let method = config.multiprocessing_start_method.method_name();
+    let modules_dir = config
+        .write_modules_directory_env
+        .as_deref()
+        .and_then(std::env::var_os)
+        .filter(|dir| !dir.is_empty());
+    if method.is_some() || modules_dir.is_some() {
+        let startup = PyModule::from_code(py, STARTUP_PY, c"<pyembed startup>", c"_pyembed_startup")
+            .map_err(|e| python_error(py, phase, "compiling the start-up module", e))?;
+        // The functions keep their globals alive; the module need not stay importable.
+        let _ = sys.getattr("modules").and_then(|m| m.del_item("_pyembed_startup"));
+        if let Some(method) = method {
+            startup
+                .call_method1("install_start_method_hook", (method,))
+                .map_err(|e| python_error(py, phase, "installing the multiprocessing start method hook", e))?;
+        }
+        if let Some(dir) = modules_dir {
+            startup
+                .call_method1("write_modules_at_exit", (dir,))
+                .map_err(|e| python_error(py, phase, "registering the loaded-modules writer", e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Remove `importlib.machinery.PathFinder` from `sys.meta_path`.
+fn remove_path_finder(py: Python<'_>) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    let path_finder = py.import("importlib.machinery")?.getattr("PathFinder")?;
+    let meta_path = sys.getattr("meta_path")?.cast_into::<PyList>()?;
+    let kept: Vec<Bound<'_, PyAny>> = meta_path.iter().filter(|f| !f.is(&path_finder)).collect();
+    sys.setattr("meta_path", PyList::new(py, kept)?)
+}
