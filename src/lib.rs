@@ -1,11 +1,113 @@
-//! pyembed
-#![allow(missing_docs)]
+//! Embed a statically linked CPython in a Rust program.
+//!
+//! `pyembed` runs CPython 3.11 inside your executable: no `libpython.so`, no
+//! Python installation needed at run time when the standard library is
+//! served from packed resources. You describe the interpreter with an
+//! [`OxidizedPythonInterpreterConfig`], create the process's single
+//! [`MainPythonInterpreter`], and run code through [pyo3].
+//!
+//! # A first interpreter
+//!
+//! ```
+//! use pyembed::{MainPythonInterpreter, OxidizedPythonInterpreterConfig};
+//! use pyo3::prelude::*;
+//!
+//! let mut config = OxidizedPythonInterpreterConfig::default();
+//! // Do not read Python options from this program's own command line.
+//! config.interpreter_config.parse_argv = Some(false);
+//! config.argv = Some(vec!["demo".into(), "--verbose".into()]);
+//! config.sys_frozen = true;
+//!
+//! let interpreter = MainPythonInterpreter::new(config)?;
+//! let answer: i64 = interpreter.with_gil(|py| -> PyResult<i64> {
+//!     let sys = py.import("sys")?;
+//!     assert!(sys.getattr("frozen")?.extract::<bool>()?);
+//!     let argv: Vec<String> = sys.getattr("argv")?.extract()?;
+//!     assert_eq!(argv, ["demo", "--verbose"]);
+//!     py.eval(c"sum(range(10)) - 3", None, None)?.extract()
+//! })?;
+//! assert_eq!(answer, 42);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Dropping the interpreter finalizes CPython. A process gets one interpreter:
+//! a second [`MainPythonInterpreter::new`] fails with
+//! [`NewInterpreterError::AlreadyRunning`] while one is alive and with
+//! [`NewInterpreterError::AlreadyFinalized`] after it is gone.
+//!
+//! # Running a program like `python` does
+//!
+//! [`MainPythonInterpreter::run`] hands control to Python's own `Py_RunMain()`
+//! (the `-c`, `-m`, script or REPL the configuration names) and returns the
+//! process exit code; it also dispatches `multiprocessing` workers started
+//! from a frozen executable. A minimal `python` clone:
+//!
+//! ```no_run
+//! use pyembed::{MainPythonInterpreter, OxidizedPythonInterpreterConfig};
+//!
+//! fn main() {
+//!     let mut config = OxidizedPythonInterpreterConfig::default();
+//!     config.interpreter_config.parse_argv = Some(true);
+//!     let code = match MainPythonInterpreter::new(config) {
+//!         Ok(interpreter) => interpreter.run(),
+//!         Err(error) => {
+//!             eprintln!("{error}");
+//!             1
+//!         }
+//!     };
+//!     std::process::exit(code);
+//! }
+//! ```
+//!
+//! # Configuration
+//!
+//! [`PythonInterpreterConfig`] mirrors CPython's `PyPreConfig`/`PyConfig`: a
+//! [`PythonInterpreterProfile`] picks the base (`Python` behaves like the
+//! `python` command, `Isolated` ignores the environment), and every other
+//! field is an `Option` that overrides it. [`OxidizedPythonInterpreterConfig`]
+//! wraps it with this crate's features: `sys.frozen`, `sys._MEIPASS`,
+//! `sys.argvb`, `multiprocessing` dispatch, `TERMINFO_DIRS` and `TCL_LIBRARY`
+//! set-up, a loaded-modules report, Rust extension modules
+//! ([`ExtensionModule`]), and the packed-resources importer settings.
+//! [`OxidizedPythonInterpreterConfig::resolve`] fills in the executable path
+//! and expands `$ORIGIN`. With the `serialization` feature both types
+//! implement serde's traits, so a configuration can live in a TOML file.
+//!
+//! # Linking
+//!
+//! pyo3 must link a *static* libpython (`shared=false` in a
+//! `PYO3_CONFIG_FILE`); this crate's build script refuses a shared one with a
+//! message saying how to fix it. In this repository `.cargo/config.toml`
+//! selects Debian's `libpython3.11-pic.a`. A downstream binary should also
+//! export its dynamic symbols so extension modules loaded from disk resolve
+//! `Py*` functions against it; put this in its `build.rs`:
+//!
+//! ```text
+//! println!("cargo::rustc-link-arg-bins=-Wl,--export-dynamic");
+//! ```
+//!
+//! [`technotes`] explains how initialisation works and why.
+//!
+//! [pyo3]: https://pyo3.rs
+
 mod allocator;
-pub mod config;
+mod config;
 mod error;
 mod interpreter;
 pub mod resources;
+pub mod technotes;
 
-pub use config::*;
+pub use config::{
+    Allocator, BytecodeOptimizationLevel, BytesWarning, CheckHashPycsMode, CoerceCLocale,
+    ExtensionModule, MemoryAllocatorBackend, MultiprocessingStartMethod, ORIGIN,
+    OxidizedPythonInterpreterConfig, PackedResourcesSource, PythonInterpreterConfig,
+    PythonInterpreterProfile, ResolvedOxidizedPythonInterpreterConfig, TerminfoResolution,
+    UnknownVariant,
+};
 pub use error::{InitPhase, NewInterpreterError};
 pub use interpreter::MainPythonInterpreter;
+
+/// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -13,7 +13,8 @@ pub(crate) fn check_backend(backend: MemoryAllocatorBackend) -> Result<(), NewIn
         MemoryAllocatorBackend::Default | MemoryAllocatorBackend::System => Ok(()),
         other => Err(NewInterpreterError::Unsupported {
             what: format!("memory allocator backend `{other}`"),
-            hint: "this build of pyembed registers no custom allocators; use `default` or `system`".into(),
+            hint: "this build of pyembed registers no custom allocators; use `default` or `system`"
+                .into(),
         }),
     }
 }

@@ -487,6 +487,9 @@ mod tests {
         assert_eq!(BytesWarning::from(7), BytesWarning::Raise);
         assert_eq!(BytesWarning::Warn.as_raw(), 1);
         assert_eq!(CoerceCLocale::C.as_raw(), 2);
-        assert_eq!(BytecodeOptimizationLevel::try_from(2), Ok(BytecodeOptimizationLevel::Two));
+        assert_eq!(
+            BytecodeOptimizationLevel::try_from(2),
+            Ok(BytecodeOptimizationLevel::Two)
+        );
     }
 }

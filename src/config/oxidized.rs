@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use pyo3::ffi;
 
+use super::PythonInterpreterProfile;
 use super::enums::{MemoryAllocatorBackend, MultiprocessingStartMethod, TerminfoResolution};
 use super::python::PythonInterpreterConfig;
-use super::PythonInterpreterProfile;
 
 /// Where the interpreter finds a packed-resources container.
 ///

@@ -80,7 +80,9 @@ impl<'a> OxidizedPythonInterpreterConfig<'a> {
     ///   `exe`, and, when the packed-resources importer serves the standard
     ///   library (`oxidized_importer` on, `filesystem_importer` off), an unset
     ///   `home` becomes `origin`.
-    pub fn resolve(self) -> Result<ResolvedOxidizedPythonInterpreterConfig<'a>, NewInterpreterError> {
+    pub fn resolve(
+        self,
+    ) -> Result<ResolvedOxidizedPythonInterpreterConfig<'a>, NewInterpreterError> {
         let mut inner = self;
 
         let exe = match inner.exe.take() {
@@ -159,10 +161,22 @@ mod tests {
     #[test]
     fn origin_is_expanded_only_as_a_leading_component() {
         let origin = Path::new("/opt/app");
-        assert_eq!(expand_origin(Path::new("$ORIGIN/lib"), origin), Path::new("/opt/app/lib"));
-        assert_eq!(expand_origin(Path::new("$ORIGIN"), origin), Path::new("/opt/app"));
-        assert_eq!(expand_origin(Path::new("/x/$ORIGIN"), origin), Path::new("/x/$ORIGIN"));
-        assert_eq!(expand_origin(Path::new("$ORIGINAL/x"), origin), Path::new("$ORIGINAL/x"));
+        assert_eq!(
+            expand_origin(Path::new("$ORIGIN/lib"), origin),
+            Path::new("/opt/app/lib")
+        );
+        assert_eq!(
+            expand_origin(Path::new("$ORIGIN"), origin),
+            Path::new("/opt/app")
+        );
+        assert_eq!(
+            expand_origin(Path::new("/x/$ORIGIN"), origin),
+            Path::new("/x/$ORIGIN")
+        );
+        assert_eq!(
+            expand_origin(Path::new("$ORIGINAL/x"), origin),
+            Path::new("$ORIGINAL/x")
+        );
     }
 
     #[test]
@@ -185,7 +199,10 @@ mod tests {
             resolved.packed_resources,
             vec![PackedResourcesSource::MemoryMappedPath(origin.join("r"))]
         );
-        assert_eq!(resolved.interpreter_config.program_name.as_deref(), Some(exe.as_path()));
+        assert_eq!(
+            resolved.interpreter_config.program_name.as_deref(),
+            Some(exe.as_path())
+        );
         // The filesystem importer serves the stdlib: home stays unset.
         assert_eq!(resolved.interpreter_config.home, None);
     }
@@ -199,7 +216,10 @@ mod tests {
             ..Default::default()
         };
         let resolved = config.resolve().unwrap();
-        assert_eq!(resolved.interpreter_config.home.as_deref(), Some(Path::new("/opt/app")));
+        assert_eq!(
+            resolved.interpreter_config.home.as_deref(),
+            Some(Path::new("/opt/app"))
+        );
     }
 
     #[test]

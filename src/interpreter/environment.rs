@@ -23,7 +23,9 @@ pub(crate) fn terminfo_dirs(resolution: &TerminfoResolution, root: &Path) -> Opt
                 None
             } else if root.join("etc/debian_version").exists() {
                 Some(DEBIAN_TERMINFO_DIRS.to_string())
-            } else if root.join("etc/redhat-release").exists() || root.join("etc/fedora-release").exists() {
+            } else if root.join("etc/redhat-release").exists()
+                || root.join("etc/fedora-release").exists()
+            {
                 Some(REDHAT_TERMINFO_DIRS.to_string())
             } else {
                 Some(GENERIC_TERMINFO_DIRS.to_string())

@@ -39,7 +39,9 @@ impl Slot {
             STATE.store(IDLE, Ordering::Release);
             return Err(NewInterpreterError::AlreadyRunning);
         }
-        Ok(Slot { touched_cpython: false })
+        Ok(Slot {
+            touched_cpython: false,
+        })
     }
 
     /// Note that CPython's state has been changed: from now on a failure
@@ -57,7 +59,10 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        STATE.store(if self.touched_cpython { FINISHED } else { IDLE }, Ordering::Release);
+        STATE.store(
+            if self.touched_cpython { FINISHED } else { IDLE },
+            Ordering::Release,
+        );
     }
 }
 

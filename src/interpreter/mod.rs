@@ -91,7 +91,11 @@ impl<'interpreter, 'resources> MainPythonInterpreter<'interpreter, 'resources> {
         let thread_state = unsafe { ffi::PyEval_SaveThread() };
         slot.running();
 
-        Ok(MainPythonInterpreter { config, thread_state, _interpreter: PhantomData })
+        Ok(MainPythonInterpreter {
+            config,
+            thread_state,
+            _interpreter: PhantomData,
+        })
     }
 
     /// Run `f` with the GIL held.
@@ -172,7 +176,9 @@ impl Drop for MainPythonInterpreter<'_, '_> {
 }
 
 /// Reject configurations CPython would fail on obscurely, naming the field.
-fn validate(config: &ResolvedOxidizedPythonInterpreterConfig<'_>) -> Result<(), NewInterpreterError> {
+fn validate(
+    config: &ResolvedOxidizedPythonInterpreterConfig<'_>,
+) -> Result<(), NewInterpreterError> {
     let ic = &config.interpreter_config;
     if let Some(home) = &ic.home {
         if !home.is_dir() {

@@ -23,12 +23,18 @@ pub(crate) fn is_worker(argv: &[OsString]) -> bool {
 pub(crate) fn parse_worker_args(args: &[OsString]) -> Result<Vec<(String, Option<i64>)>, String> {
     args.iter()
         .map(|arg| {
-            let arg = arg.to_str().ok_or_else(|| format!("argument {arg:?} is not UTF-8"))?;
-            let (key, value) =
-                arg.split_once('=').ok_or_else(|| format!("argument `{arg}` is not key=value"))?;
+            let arg = arg
+                .to_str()
+                .ok_or_else(|| format!("argument {arg:?} is not UTF-8"))?;
+            let (key, value) = arg
+                .split_once('=')
+                .ok_or_else(|| format!("argument `{arg}` is not key=value"))?;
             let value = match value {
                 "None" => None,
-                v => Some(v.parse::<i64>().map_err(|_| format!("argument `{arg}`: `{v}` is not an integer"))?),
+                v => Some(
+                    v.parse::<i64>()
+                        .map_err(|_| format!("argument `{arg}`: `{v}` is not an integer"))?,
+                ),
             };
             Ok((key.to_string(), value))
         })
@@ -49,7 +55,9 @@ pub(crate) fn run_worker(py: Python<'_>, argv: &[OsString]) -> i32 {
         for (key, value) in kwargs {
             dict.set_item(key, value)?;
         }
-        py.import("multiprocessing.spawn")?.getattr("spawn_main")?.call((), Some(&dict))?;
+        py.import("multiprocessing.spawn")?
+            .getattr("spawn_main")?
+            .call((), Some(&dict))?;
         Ok(())
     })();
     match result {
@@ -87,13 +95,29 @@ mod tests {
 
     #[test]
     fn worker_arguments_parse() {
-        let args: Vec<OsString> = vec!["tracker_fd=5".into(), "pipe_handle=7".into(), "parent_pid=None".into()];
+        let args: Vec<OsString> = vec![
+            "tracker_fd=5".into(),
+            "pipe_handle=7".into(),
+            "parent_pid=None".into(),
+        ];
         assert_eq!(
             parse_worker_args(&args).unwrap(),
-            vec![("tracker_fd".into(), Some(5)), ("pipe_handle".into(), Some(7)), ("parent_pid".into(), None)]
+            vec![
+                ("tracker_fd".into(), Some(5)),
+                ("pipe_handle".into(), Some(7)),
+                ("parent_pid".into(), None)
+            ]
         );
-        assert!(parse_worker_args(&["x".into()]).unwrap_err().contains("not key=value"));
-        assert!(parse_worker_args(&["a=b".into()]).unwrap_err().contains("not an integer"));
+        assert!(
+            parse_worker_args(&["x".into()])
+                .unwrap_err()
+                .contains("not key=value")
+        );
+        assert!(
+            parse_worker_args(&["a=b".into()])
+                .unwrap_err()
+                .contains("not an integer")
+        );
         assert!(is_worker(&["exe".into(), WORKER_FLAG.into()]));
         assert!(!is_worker(&["exe".into()]));
     }

@@ -19,19 +19,29 @@ use crate::config::{PythonInterpreterConfig, PythonInterpreterProfile};
 use crate::error::{InitPhase, NewInterpreterError};
 
 /// Convert a `PyStatus` into a result, attributing failures to `phase`.
-pub(crate) fn check_status(status: ffi::PyStatus, phase: InitPhase) -> Result<(), NewInterpreterError> {
+pub(crate) fn check_status(
+    status: ffi::PyStatus,
+    phase: InitPhase,
+) -> Result<(), NewInterpreterError> {
     // SAFETY: PyStatus_* only inspect the struct passed by value.
     if unsafe { ffi::PyStatus_Exception(status) } == 0 {
         return Ok(());
     }
     // SAFETY: as above.
     if unsafe { ffi::PyStatus_IsExit(status) } != 0 {
-        return Err(NewInterpreterError::Exit { phase, code: status.exitcode });
+        return Err(NewInterpreterError::Exit {
+            phase,
+            code: status.exitcode,
+        });
     }
     let text = |ptr: *const c_char| {
         // SAFETY: CPython fills `func` and `err_msg` with NUL-terminated static
         // strings or leaves them NULL.
-        (!ptr.is_null()).then(|| unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
+        (!ptr.is_null()).then(|| {
+            unsafe { CStr::from_ptr(ptr) }
+                .to_string_lossy()
+                .into_owned()
+        })
     };
     Err(NewInterpreterError::Status {
         phase,
@@ -64,7 +74,9 @@ pub(crate) fn pre_config(config: &PythonInterpreterConfig) -> ffi::PyPreConfig {
     // struct they are given; they need no prior initialisation of CPython.
     let mut pre = unsafe {
         match config.profile {
-            PythonInterpreterProfile::Isolated => ffi::PyPreConfig_InitIsolatedConfig(pre.as_mut_ptr()),
+            PythonInterpreterProfile::Isolated => {
+                ffi::PyPreConfig_InitIsolatedConfig(pre.as_mut_ptr())
+            }
             PythonInterpreterProfile::Python => ffi::PyPreConfig_InitPythonConfig(pre.as_mut_ptr()),
         }
         pre.assume_init()
@@ -110,7 +122,10 @@ pub(crate) struct BytesArgv {
 }
 
 impl BytesArgv {
-    pub(crate) fn new(field: &'static str, args: &[impl AsRef<OsStr>]) -> Result<Self, NewInterpreterError> {
+    pub(crate) fn new(
+        field: &'static str,
+        args: &[impl AsRef<OsStr>],
+    ) -> Result<Self, NewInterpreterError> {
         let strings = args
             .iter()
             .map(|a| c_string(field, a.as_ref().as_bytes()))
@@ -120,7 +135,10 @@ impl BytesArgv {
 
     /// Pointer array; valid while `self` lives.
     pub(crate) fn pointers(&self) -> Vec<*mut c_char> {
-        self.strings.iter().map(|s| s.as_ptr() as *mut c_char).collect()
+        self.strings
+            .iter()
+            .map(|s| s.as_ptr() as *mut c_char)
+            .collect()
     }
 }
 
@@ -155,7 +173,8 @@ impl OwnedPyConfig {
         // its `wchar_t *` members; CPython decodes `value` (which outlives the
         // call) with the locale encoding and stores a newly allocated string.
         // Pre-initialisation has run, as PyConfig_SetBytesString requires.
-        let status = unsafe { ffi::PyConfig_SetBytesString(config, slot(&mut *config), value.as_ptr()) };
+        let status =
+            unsafe { ffi::PyConfig_SetBytesString(config, slot(&mut *config), value.as_ptr()) };
         check_status(status, InitPhase::Config).map_err(|e| field_error(field, e))
     }
 
@@ -215,7 +234,10 @@ impl OwnedPyConfig {
 }
 
 fn field_error(field: &'static str, error: NewInterpreterError) -> NewInterpreterError {
-    NewInterpreterError::InvalidConfig { field, message: error.to_string() }
+    NewInterpreterError::InvalidConfig {
+        field,
+        message: error.to_string(),
+    }
 }
 
 /// Build the `PyConfig` for `config`, with `argv` as `sys.argv` source.
@@ -230,7 +252,9 @@ pub(crate) fn py_config(
     // SAFETY: PyConfig_Init*Config initialise every member of the struct.
     let raw = unsafe {
         match config.profile {
-            PythonInterpreterProfile::Isolated => ffi::PyConfig_InitIsolatedConfig(raw.as_mut_ptr()),
+            PythonInterpreterProfile::Isolated => {
+                ffi::PyConfig_InitIsolatedConfig(raw.as_mut_ptr())
+            }
             PythonInterpreterProfile::Python => ffi::PyConfig_InitPythonConfig(raw.as_mut_ptr()),
         }
         Box::from_raw(Box::into_raw(raw).cast::<ffi::PyConfig>())
@@ -242,7 +266,10 @@ pub(crate) fn py_config(
         set_flag(&mut c.isolated, config.isolated);
         set_flag(&mut c.use_environment, config.use_environment);
         set_flag(&mut c.dev_mode, config.development_mode);
-        set_flag(&mut c.install_signal_handlers, config.install_signal_handlers);
+        set_flag(
+            &mut c.install_signal_handlers,
+            config.install_signal_handlers,
+        );
         set_flag(&mut c.faulthandler, config.fault_handler);
         set_flag(&mut c.tracemalloc, config.tracemalloc);
         set_flag(&mut c.import_time, config.import_time);
@@ -287,39 +314,123 @@ pub(crate) fn py_config(
         c._init_main = 0;
     }
 
-    out.set_path("interpreter_config.base_exec_prefix", |c| &mut c.base_exec_prefix, &config.base_exec_prefix)?;
-    out.set_path("interpreter_config.base_executable", |c| &mut c.base_executable, &config.base_executable)?;
-    out.set_path("interpreter_config.base_prefix", |c| &mut c.base_prefix, &config.base_prefix)?;
-    out.set_path("interpreter_config.exec_prefix", |c| &mut c.exec_prefix, &config.exec_prefix)?;
-    out.set_path("interpreter_config.executable", |c| &mut c.executable, &config.executable)?;
+    out.set_path(
+        "interpreter_config.base_exec_prefix",
+        |c| &mut c.base_exec_prefix,
+        &config.base_exec_prefix,
+    )?;
+    out.set_path(
+        "interpreter_config.base_executable",
+        |c| &mut c.base_executable,
+        &config.base_executable,
+    )?;
+    out.set_path(
+        "interpreter_config.base_prefix",
+        |c| &mut c.base_prefix,
+        &config.base_prefix,
+    )?;
+    out.set_path(
+        "interpreter_config.exec_prefix",
+        |c| &mut c.exec_prefix,
+        &config.exec_prefix,
+    )?;
+    out.set_path(
+        "interpreter_config.executable",
+        |c| &mut c.executable,
+        &config.executable,
+    )?;
     out.set_path("interpreter_config.home", |c| &mut c.home, &config.home)?;
-    out.set_path("interpreter_config.prefix", |c| &mut c.prefix, &config.prefix)?;
-    out.set_path("interpreter_config.program_name", |c| &mut c.program_name, &config.program_name)?;
-    out.set_path("interpreter_config.pycache_prefix", |c| &mut c.pycache_prefix, &config.pycache_prefix)?;
-    out.set_path("interpreter_config.run_filename", |c| &mut c.run_filename, &config.run_filename)?;
-    out.set_str("interpreter_config.filesystem_encoding", |c| &mut c.filesystem_encoding, &config.filesystem_encoding)?;
-    out.set_str("interpreter_config.filesystem_errors", |c| &mut c.filesystem_errors, &config.filesystem_errors)?;
-    out.set_str("interpreter_config.platlibdir", |c| &mut c.platlibdir, &config.platlibdir)?;
-    out.set_str("interpreter_config.python_path_env", |c| &mut c.pythonpath_env, &config.python_path_env)?;
-    out.set_str("interpreter_config.run_module", |c| &mut c.run_module, &config.run_module)?;
-    out.set_str("interpreter_config.stdio_encoding", |c| &mut c.stdio_encoding, &config.stdio_encoding)?;
-    out.set_str("interpreter_config.stdio_errors", |c| &mut c.stdio_errors, &config.stdio_errors)?;
+    out.set_path(
+        "interpreter_config.prefix",
+        |c| &mut c.prefix,
+        &config.prefix,
+    )?;
+    out.set_path(
+        "interpreter_config.program_name",
+        |c| &mut c.program_name,
+        &config.program_name,
+    )?;
+    out.set_path(
+        "interpreter_config.pycache_prefix",
+        |c| &mut c.pycache_prefix,
+        &config.pycache_prefix,
+    )?;
+    out.set_path(
+        "interpreter_config.run_filename",
+        |c| &mut c.run_filename,
+        &config.run_filename,
+    )?;
+    out.set_str(
+        "interpreter_config.filesystem_encoding",
+        |c| &mut c.filesystem_encoding,
+        &config.filesystem_encoding,
+    )?;
+    out.set_str(
+        "interpreter_config.filesystem_errors",
+        |c| &mut c.filesystem_errors,
+        &config.filesystem_errors,
+    )?;
+    out.set_str(
+        "interpreter_config.platlibdir",
+        |c| &mut c.platlibdir,
+        &config.platlibdir,
+    )?;
+    out.set_str(
+        "interpreter_config.python_path_env",
+        |c| &mut c.pythonpath_env,
+        &config.python_path_env,
+    )?;
+    out.set_str(
+        "interpreter_config.run_module",
+        |c| &mut c.run_module,
+        &config.run_module,
+    )?;
+    out.set_str(
+        "interpreter_config.stdio_encoding",
+        |c| &mut c.stdio_encoding,
+        &config.stdio_encoding,
+    )?;
+    out.set_str(
+        "interpreter_config.stdio_errors",
+        |c| &mut c.stdio_errors,
+        &config.stdio_errors,
+    )?;
     let run_command = config.run_command.as_ref().map(|command| {
         // `python -c` appends a newline so a last line that is a comment or a
         // compound statement still compiles.
-        if command.ends_with('\n') { command.clone() } else { format!("{command}\n") }
+        if command.ends_with('\n') {
+            command.clone()
+        } else {
+            format!("{command}\n")
+        }
     });
-    out.set_str("interpreter_config.run_command", |c| &mut c.run_command, &run_command)?;
+    out.set_str(
+        "interpreter_config.run_command",
+        |c| &mut c.run_command,
+        &run_command,
+    )?;
     let check_hash = config.check_hash_pycs_mode.map(|m| m.as_str().to_string());
-    out.set_str("interpreter_config.check_hash_pycs_mode", |c| &mut c.check_hash_pycs_mode, &check_hash)?;
+    out.set_str(
+        "interpreter_config.check_hash_pycs_mode",
+        |c| &mut c.check_hash_pycs_mode,
+        &check_hash,
+    )?;
 
     if let Some(paths) = &config.module_search_paths {
         out.inner.module_search_paths_set = 1;
         let paths: Vec<&OsStr> = paths.iter().map(|p| p.as_os_str()).collect();
-        out.append_list("interpreter_config.module_search_paths", |c| &mut c.module_search_paths, &paths)?;
+        out.append_list(
+            "interpreter_config.module_search_paths",
+            |c| &mut c.module_search_paths,
+            &paths,
+        )?;
     }
     if let Some(options) = &config.warn_options {
-        out.append_list("interpreter_config.warn_options", |c| &mut c.warnoptions, options)?;
+        out.append_list(
+            "interpreter_config.warn_options",
+            |c| &mut c.warnoptions,
+            options,
+        )?;
     }
     if let Some(options) = &config.x_options {
         out.append_list("interpreter_config.x_options", |c| &mut c.xoptions, options)?;
@@ -329,7 +440,11 @@ pub(crate) fn py_config(
     #[cfg(not(Py_3_12))]
     if let Some(digits) = config.int_max_str_digits {
         let option = format!("int_max_str_digits={digits}");
-        out.append_list("interpreter_config.int_max_str_digits", |c| &mut c.xoptions, &[option])?;
+        out.append_list(
+            "interpreter_config.int_max_str_digits",
+            |c| &mut c.xoptions,
+            &[option],
+        )?;
     }
 
     let args = BytesArgv::new("argv", argv)?;
@@ -341,7 +456,8 @@ pub(crate) fn py_config(
     let config_ptr: *mut ffi::PyConfig = &mut *out.inner;
     // SAFETY: `pointers` holds `argc` NUL-terminated strings owned by `args`,
     // both alive for the call; CPython copies and decodes them.
-    let status = unsafe { ffi::PyConfig_SetBytesArgv(config_ptr, argc, pointers.as_mut_ptr().cast()) };
+    let status =
+        unsafe { ffi::PyConfig_SetBytesArgv(config_ptr, argc, pointers.as_mut_ptr().cast()) };
     check_status(status, InitPhase::Config).map_err(|e| field_error("argv", e))?;
 
     Ok(out)

@@ -11,14 +11,20 @@ use crate::config::ResolvedOxidizedPythonInterpreterConfig;
 use crate::error::{InitPhase, NewInterpreterError};
 
 const STARTUP_PY: &std::ffi::CStr = {
-    match std::ffi::CStr::from_bytes_with_nul(concat!(include_str!("startup.py"), "\0").as_bytes()) {
+    match std::ffi::CStr::from_bytes_with_nul(concat!(include_str!("startup.py"), "\0").as_bytes())
+    {
         Ok(s) => s,
         Err(_) => panic!("startup.py contains a NUL byte"),
     }
 };
 
 /// A Python exception as a [`NewInterpreterError`] with its traceback.
-pub(crate) fn python_error(py: Python<'_>, phase: InitPhase, context: &str, err: PyErr) -> NewInterpreterError {
+pub(crate) fn python_error(
+    py: Python<'_>,
+    phase: InitPhase,
+    context: &str,
+    err: PyErr,
+) -> NewInterpreterError {
     let traceback = err.traceback(py).and_then(|tb| tb.format().ok());
     NewInterpreterError::PythonException {
         phase,
@@ -37,7 +43,10 @@ pub(crate) fn install_importers(
     _py: Python<'_>,
     config: &ResolvedOxidizedPythonInterpreterConfig<'_>,
 ) -> Result<(), NewInterpreterError> {
-    debug_assert!(!config.oxidized_importer, "rejected by validate() until the importer exists");
+    debug_assert!(
+        !config.oxidized_importer,
+        "rejected by validate() until the importer exists"
+    );
     Ok(())
 }
 
@@ -47,17 +56,35 @@ pub(crate) fn after_main(
     config: &ResolvedOxidizedPythonInterpreterConfig<'_>,
 ) -> Result<(), NewInterpreterError> {
     let phase = InitPhase::PostInitialization;
-    let sys = py.import("sys").map_err(|e| python_error(py, phase, "importing sys", e))?;
+    let sys = py
+        .import("sys")
+        .map_err(|e| python_error(py, phase, "importing sys", e))?;
     let set = |name: &str, value: Bound<'_, PyAny>| {
-        sys.setattr(name, value).map_err(|e| python_error(py, phase, &format!("setting sys.{name}"), e))
+        sys.setattr(name, value)
+            .map_err(|e| python_error(py, phase, &format!("setting sys.{name}"), e))
     };
 
-    set("oxidized", true.into_pyobject(py).expect("infallible").to_owned().into_any())?;
+    set(
+        "oxidized",
+        true.into_pyobject(py)
+            .expect("infallible")
+            .to_owned()
+            .into_any(),
+    )?;
     if config.sys_frozen {
-        set("frozen", true.into_pyobject(py).expect("infallible").to_owned().into_any())?;
+        set(
+            "frozen",
+            true.into_pyobject(py)
+                .expect("infallible")
+                .to_owned()
+                .into_any(),
+        )?;
     }
     if config.sys_meipass {
-        let origin = config.origin().into_pyobject(py).map_err(|e| python_error(py, phase, "sys._MEIPASS", e))?;
+        let origin = config
+            .origin()
+            .into_pyobject(py)
+            .map_err(|e| python_error(py, phase, "sys._MEIPASS", e))?;
         set("_MEIPASS", origin.into_any())?;
     }
     if config.argvb {
@@ -68,7 +95,8 @@ pub(crate) fn after_main(
     }
 
     if !config.filesystem_importer {
-        remove_path_finder(py).map_err(|e| python_error(py, phase, "removing the filesystem importer", e))?;
+        remove_path_finder(py)
+            .map_err(|e| python_error(py, phase, "removing the filesystem importer", e))?;
     }
 
     let method = config.multiprocessing_start_method.method_name();
@@ -78,14 +106,24 @@ pub(crate) fn after_main(
         .and_then(std::env::var_os)
         .filter(|dir| !dir.is_empty());
     if method.is_some() || modules_dir.is_some() {
-        let startup = PyModule::from_code(py, STARTUP_PY, c"<pyembed startup>", c"_pyembed_startup")
-            .map_err(|e| python_error(py, phase, "compiling the start-up module", e))?;
+        let startup =
+            PyModule::from_code(py, STARTUP_PY, c"<pyembed startup>", c"_pyembed_startup")
+                .map_err(|e| python_error(py, phase, "compiling the start-up module", e))?;
         // The functions keep their globals alive; the module need not stay importable.
-        let _ = sys.getattr("modules").and_then(|m| m.del_item("_pyembed_startup"));
+        let _ = sys
+            .getattr("modules")
+            .and_then(|m| m.del_item("_pyembed_startup"));
         if let Some(method) = method {
             startup
                 .call_method1("install_start_method_hook", (method,))
-                .map_err(|e| python_error(py, phase, "installing the multiprocessing start method hook", e))?;
+                .map_err(|e| {
+                    python_error(
+                        py,
+                        phase,
+                        "installing the multiprocessing start method hook",
+                        e,
+                    )
+                })?;
         }
         if let Some(dir) = modules_dir {
             startup

@@ -1,0 +1,24 @@
+//! Run the example application the way its users would.
+
+use std::process::Command;
+
+#[test]
+fn counts_words_through_a_rust_extension_module() {
+    let output = Command::new(env!("CARGO_BIN_EXE_embed-app"))
+        .args(["b", "a", "B", "c", "a", "b"])
+        .env_clear()
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let stdout = stdout.trim();
+    assert!(stdout.starts_with(r#"{"python": "3.11."#), "{stdout}");
+    assert!(
+        stdout.ends_with(r#""frozen": true, "top": [["b", 3], ["a", 2], ["c", 1]]}"#),
+        "{stdout}"
+    );
+}
