@@ -1,0 +1,528 @@
+//! Reading containers: [`Container`].
+//!
+//! Opening a container does a fixed, small amount of work: parse and check
+//! the 128-byte header, hash and parse the index, then verify and parse the
+//! tier-0 indices and names section (the chunks covering them, nothing more).
+//! After that, reading a resource verifies only the chunks its bytes sit in
+//! (tier 0) or decodes only its group (tier 1). [`Container::verify_all`]
+//! checks everything eagerly.
+
+use std::{fmt, ops::Range};
+
+use python_packed_resources::Resource;
+
+use super::{
+    digest::Digest,
+    error::{ContainerError, FormatError, Mismatch, Region, Space},
+    header::Header,
+    index::{self, Layout, Tier, Tier1Name},
+    packed::{self, DataField, PackedEntry, PackedIndex, ResourceFlags, Span},
+    source::{Backing, PackedResourcesSource},
+    tier1::{DecodedGroup, Tier1Cache},
+    verify::ChunkVerifier,
+};
+
+/// An open, validated container.
+///
+/// Owns (or borrows, for [`PackedResourcesSource::Memory`]) the container
+/// bytes; every slice and [`Resource`] it returns borrows from it. It is
+/// `Send + Sync`: verification state and tier-1 caches are atomics and
+/// `OnceLock`s, so one container can serve every thread.
+pub struct Container<'a> {
+    backing: Backing<'a>,
+    layout: Layout,
+    tier0: PackedIndex,
+    verifier: ChunkVerifier,
+    tier1_names: Vec<Tier1Name>,
+    tier1: Tier1Cache,
+}
+
+/// A resource's name, tier and flags, known without reading its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResourceSummary<'c> {
+    /// The resource name.
+    pub name: &'c str,
+    /// Where its data is stored.
+    pub tier: Tier,
+    /// Its `is_*` flags.
+    pub flags: ResourceFlags,
+}
+
+/// What [`Container::verify_all`] checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerificationReport {
+    /// Resources decoded and checked.
+    pub resources: usize,
+    /// Tier-0 chunks verified.
+    pub chunks: u32,
+    /// Tier-1 groups decompressed and verified.
+    pub groups: u32,
+    /// Bytes run through SHA-256 by this call, including both tier-wide
+    /// digests.
+    pub bytes_hashed: u64,
+}
+
+/// How much verification and decompression has happened so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccessStats {
+    /// Tier-0 chunks verified.
+    pub chunks_verified: usize,
+    /// Tier-0 chunks in total.
+    pub chunk_count: usize,
+    /// Bytes hashed to verify tier-0 chunks.
+    pub chunk_bytes_hashed: u64,
+    /// Tier-1 groups decoded and cached.
+    pub groups_loaded: usize,
+    /// Tier-1 groups in total.
+    pub group_count: usize,
+    /// Bytes produced by tier-1 decompression.
+    pub bytes_decompressed: u64,
+}
+
+/// Where a resource is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// Entry number in tier 0.
+    Tier0(usize),
+    /// Position in the tier-1 name table.
+    Tier1(usize),
+}
+
+impl<'a> Container<'a> {
+    /// Opens the container `source` names: borrows memory bytes, or
+    /// memory-maps a file (errors name the path), then validates it.
+    pub fn open(source: &PackedResourcesSource<'a>) -> Result<Container<'a>, ContainerError> {
+        Container::from_backing(Backing::open(source)?)
+    }
+
+    /// Validates a container held in memory.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Container<'a>, ContainerError> {
+        Container::from_backing(Backing::Borrowed(bytes))
+    }
+
+    fn from_backing(backing: Backing<'a>) -> Result<Container<'a>, ContainerError> {
+        let bytes = backing.bytes();
+        let header = Header::parse(bytes)?;
+        let (layout, tier1_names) = index::parse(bytes, &header)?;
+        let verifier = ChunkVerifier::new(header.chunk_size, layout.chunk_count as usize);
+        let tier1 = Tier1Cache::new(layout.groups.len());
+        let mut container = Container {
+            backing,
+            layout,
+            tier0: PackedIndex::default(),
+            verifier,
+            tier1_names,
+            tier1,
+        };
+        container.tier0 = container.parse_tier0()?;
+        container.check_disjoint()?;
+        Ok(container)
+    }
+
+    /// Parses tier 0's indices and names, verifying exactly the chunks read.
+    fn parse_tier0(&self) -> Result<PackedIndex, ContainerError> {
+        let tier = self.tier0_bytes();
+        let base = self.layout.tier0.offset;
+        self.verify_tier0(0..packed::PREAMBLE_LEN.min(tier.len()))?;
+        let preamble = packed::Preamble::parse(tier, Space::Container, base)?;
+        self.verify_tier0(0..preamble.indices_end().min(tier.len()))?;
+        let index = packed::parse_indices(tier, &preamble, Space::Container, base)?;
+        self.verify_tier0(index.names.range())?;
+        index.check_names(tier, Space::Container, base)?;
+        Ok(index)
+    }
+
+    /// Rejects a name present in both tiers.
+    fn check_disjoint(&self) -> Result<(), FormatError> {
+        let mut tier0 = self
+            .tier0
+            .entries
+            .iter()
+            .map(|entry| self.tier0_name(entry))
+            .peekable();
+        for name in &self.tier1_names {
+            let bytes = self.span(name.name);
+            while tier0.next_if(|candidate| *candidate < bytes).is_some() {}
+            if tier0.peek() == Some(&bytes) {
+                return Err(FormatError::DuplicateName {
+                    at: super::error::Location::container(name.name.start as u64),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The raw container bytes, as supplied. Not verified beyond what has
+    /// been read so far; use [`Container::verify_all`] first if that matters.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.backing.bytes()
+    }
+
+    /// Whether the bytes are a memory-mapped file.
+    pub fn is_memory_mapped(&self) -> bool {
+        self.backing.is_mapped()
+    }
+
+    /// Where everything is, as recorded by the header and index.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The container's content digest: the SHA-256 of header bytes 0..96,
+    /// which commit, through the index digest and the digests the index
+    /// holds, to every byte of the container. Verified when the container
+    /// was opened; identical containers have identical digests.
+    pub fn content_digest(&self) -> Digest {
+        self.layout.header.header_digest
+    }
+
+    /// Number of resources in both tiers.
+    pub fn resource_count(&self) -> usize {
+        self.tier0.entries.len() + self.tier1_names.len()
+    }
+
+    /// Name, tier and flags of `name`, without reading or verifying its data.
+    pub fn summary(&self, name: &str) -> Option<ResourceSummary<'_>> {
+        self.find(name).map(|slot| self.summary_of(slot))
+    }
+
+    /// Whether a resource called `name` exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.find(name).is_some()
+    }
+
+    /// Every resource's summary, sorted by name, across both tiers.
+    pub fn summaries(&self) -> impl Iterator<Item = ResourceSummary<'_>> + '_ {
+        self.slots().map(|slot| self.summary_of(slot))
+    }
+
+    /// The resource `name`, with all its bytes verified (tier 0) or its group
+    /// decoded (tier 1). `Ok(None)` if there is no such resource.
+    pub fn resource(&self, name: &str) -> Result<Option<Resource<'_, u8>>, ContainerError> {
+        match self.find(name) {
+            Some(slot) => self.resource_at(slot).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every resource, sorted by name, each verified as it is produced.
+    pub fn resources(&self) -> impl Iterator<Item = Result<Resource<'_, u8>, ContainerError>> + '_ {
+        self.slots().map(|slot| self.resource_at(slot))
+    }
+
+    /// One field of `name`, verifying only the bytes of that field (tier 0)
+    /// or decoding its group (tier 1). `Ok(None)` if there is no such
+    /// resource or it lacks the field.
+    ///
+    /// This is the importer's hot path: fetching bytecode does not verify the
+    /// module's source.
+    pub fn data(&self, name: &str, field: DataField) -> Result<Option<&[u8]>, ContainerError> {
+        let in_resource = |error: ContainerError| error.in_resource(name);
+        match self.find(name) {
+            None => Ok(None),
+            Some(Slot::Tier0(entry)) => {
+                let Some(entry) = self.tier0.entries.get(entry) else {
+                    return Ok(None);
+                };
+                let Some(span) = self.tier0.field_of(entry, field.code()) else {
+                    return Ok(None);
+                };
+                self.verified_slice(span.range())
+                    .map(Some)
+                    .map_err(in_resource)
+            }
+            Some(Slot::Tier1(position)) => {
+                let (group, entry) = self.tier1_entry(position).map_err(in_resource)?;
+                Ok(group
+                    .index
+                    .field_of(entry, field.code())
+                    .and_then(|span| group.bytes.get(span.range())))
+            }
+        }
+    }
+
+    /// Bytes `range` of tier 0, after verifying every chunk they touch.
+    ///
+    /// Chunks already verified are not hashed again.
+    pub fn verified_slice(&self, range: Range<usize>) -> Result<&[u8], ContainerError> {
+        let tier = self.tier0_bytes();
+        let bytes = tier
+            .get(range.clone())
+            .ok_or(ContainerError::RangeOutOfBounds {
+                start: range.start,
+                end: range.end,
+                length: tier.len(),
+            })?;
+        self.verify_tier0(range)?;
+        Ok(bytes)
+    }
+
+    /// All of tier 0, a python-packed-resources v3 blob, verified. This can
+    /// be handed as is to any reader of that format.
+    pub fn tier0(&self) -> Result<&[u8], ContainerError> {
+        self.verified_slice(0..self.tier0_bytes().len())
+    }
+
+    /// Verifies every byte of the container and decodes every resource.
+    ///
+    /// Tier-0 chunks verified here are remembered, like lazy verification.
+    /// Tier-1 groups are decoded, checked and dropped rather than cached, so
+    /// memory use does not grow to the size of tier 1.
+    pub fn verify_all(&self) -> Result<VerificationReport, ContainerError> {
+        let hashed_before = self.verifier.hashed_bytes();
+        let tier = self.tier0_bytes();
+        self.verify_tier0(0..tier.len())?;
+        let mut bytes_hashed = self.verifier.hashed_bytes() - hashed_before;
+        let bytes = self.backing.bytes();
+        for (region, descriptor) in [
+            (Region::Tier0, &self.layout.tier0),
+            (Region::Dictionary, &self.layout.dictionary),
+            (Region::Tier1, &self.layout.tier1),
+        ] {
+            if descriptor.length == 0 {
+                continue;
+            }
+            let span = region_bytes(bytes, descriptor.offset, descriptor.length);
+            bytes_hashed += span.len() as u64;
+            let actual = Digest::of(span);
+            if actual != descriptor.digest {
+                return Err(Mismatch {
+                    region,
+                    expected: descriptor.digest,
+                    actual,
+                }
+                .into());
+            }
+        }
+        let mut resources = 0;
+        for entry in &self.tier0.entries {
+            self.decode_tier0(entry)?;
+            resources += 1;
+        }
+        for (number, descriptor) in self.layout.groups.iter().enumerate() {
+            let group = self
+                .tier1
+                .decode(bytes, &self.layout, &self.tier1_names, number)?;
+            bytes_hashed += descriptor.compressed_length + descriptor.decompressed_length;
+            for entry in &group.index.entries {
+                let name = String::from_utf8_lossy(
+                    group.bytes.get(entry.name.range()).unwrap_or_default(),
+                );
+                group
+                    .index
+                    .decode(&group.bytes, entry, Space::Tier1Group(number as u32), 0)
+                    .map_err(|error| ContainerError::from(error).in_resource(&name))?;
+                resources += 1;
+            }
+        }
+        Ok(VerificationReport {
+            resources,
+            chunks: self.layout.chunk_count,
+            groups: self.layout.groups.len() as u32,
+            bytes_hashed,
+        })
+    }
+
+    /// Verification and decompression done so far.
+    pub fn stats(&self) -> AccessStats {
+        AccessStats {
+            chunks_verified: self.verifier.verified_count(),
+            chunk_count: self.verifier.chunk_count(),
+            chunk_bytes_hashed: self.verifier.hashed_bytes(),
+            groups_loaded: self.tier1.loaded_count(),
+            group_count: self.layout.groups.len(),
+            bytes_decompressed: self.tier1.decompressed_bytes(),
+        }
+    }
+
+    /// The tier-0 chunk size in bytes.
+    pub fn chunk_size(&self) -> usize {
+        self.verifier.chunk_size()
+    }
+
+    fn tier0_bytes(&self) -> &[u8] {
+        region_bytes(
+            self.backing.bytes(),
+            self.layout.tier0.offset,
+            self.layout.tier0.length,
+        )
+    }
+
+    fn verify_tier0(&self, range: Range<usize>) -> Result<(), Mismatch> {
+        let digests = region_bytes(
+            self.backing.bytes(),
+            self.layout.chunk_digests,
+            u64::from(self.layout.chunk_count) * super::digest::DIGEST_LEN as u64,
+        );
+        self.verifier
+            .verify(self.tier0_bytes(), digests, range, self.layout.tier0.offset)
+    }
+
+    fn span(&self, span: Span) -> &[u8] {
+        self.backing.bytes().get(span.range()).unwrap_or_default()
+    }
+
+    fn tier0_name(&self, entry: &PackedEntry) -> &[u8] {
+        self.tier0_bytes()
+            .get(entry.name.range())
+            .unwrap_or_default()
+    }
+
+    fn find(&self, name: &str) -> Option<Slot> {
+        let name = name.as_bytes();
+        if let Ok(entry) = self
+            .tier0
+            .entries
+            .binary_search_by(|entry| self.tier0_name(entry).cmp(name))
+        {
+            return Some(Slot::Tier0(entry));
+        }
+        self.tier1_names
+            .binary_search_by(|candidate| self.span(candidate.name).cmp(name))
+            .ok()
+            .map(Slot::Tier1)
+    }
+
+    fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        let (mut i, mut j) = (0, 0);
+        std::iter::from_fn(move || {
+            let left = self
+                .tier0
+                .entries
+                .get(i)
+                .map(|entry| self.tier0_name(entry));
+            let right = self.tier1_names.get(j).map(|name| self.span(name.name));
+            let take_left = match (left, right) {
+                (None, None) => return None,
+                (Some(left), Some(right)) => left < right,
+                (left, _) => left.is_some(),
+            };
+            if take_left {
+                i += 1;
+                Some(Slot::Tier0(i - 1))
+            } else {
+                j += 1;
+                Some(Slot::Tier1(j - 1))
+            }
+        })
+    }
+
+    fn summary_of(&self, slot: Slot) -> ResourceSummary<'_> {
+        let (bytes, tier, flags) = match slot {
+            Slot::Tier0(entry) => match self.tier0.entries.get(entry) {
+                Some(entry) => (self.tier0_name(entry), Tier::Raw, entry.flags),
+                None => (&[][..], Tier::Raw, ResourceFlags::default()),
+            },
+            Slot::Tier1(position) => match self.tier1_names.get(position) {
+                Some(name) => (self.span(name.name), Tier::Compressed, name.flags),
+                None => (&[][..], Tier::Compressed, ResourceFlags::default()),
+            },
+        };
+        ResourceSummary {
+            // Names were checked to be UTF-8 when the container was opened.
+            name: std::str::from_utf8(bytes).unwrap_or_default(),
+            tier,
+            flags,
+        }
+    }
+
+    fn resource_at(&self, slot: Slot) -> Result<Resource<'_, u8>, ContainerError> {
+        let name = self.summary_of(slot).name;
+        match slot {
+            Slot::Tier0(entry) => match self.tier0.entries.get(entry) {
+                Some(entry) => self.decode_tier0(entry),
+                None => Err(FormatError::MissingField {
+                    field: "resource",
+                    at: super::error::Location::container(0),
+                }
+                .into()),
+            },
+            Slot::Tier1(position) => {
+                let (group, entry) = self.tier1_entry(position)?;
+                let number = self.group_of(position) as u32;
+                group
+                    .index
+                    .decode(&group.bytes, entry, Space::Tier1Group(number), 0)
+                    .map_err(ContainerError::from)
+            }
+        }
+        .map_err(|error| error.in_resource(name))
+    }
+
+    fn decode_tier0(&self, entry: &PackedEntry) -> Result<Resource<'_, u8>, ContainerError> {
+        let name = String::from_utf8_lossy(self.tier0_name(entry));
+        let in_resource = |error: ContainerError| error.in_resource(&name);
+        for span in self.tier0.spans_of(entry) {
+            self.verify_tier0(span.range())
+                .map_err(|mismatch| in_resource(mismatch.into()))?;
+        }
+        self.tier0
+            .decode(
+                self.tier0_bytes(),
+                entry,
+                Space::Container,
+                self.layout.tier0.offset,
+            )
+            .map_err(|error| in_resource(error.into()))
+    }
+
+    /// The group holding tier-1 position `position`.
+    fn group_of(&self, position: usize) -> usize {
+        self.layout
+            .groups
+            .partition_point(|group| group.resources().end <= position)
+    }
+
+    fn tier1_entry(
+        &self,
+        position: usize,
+    ) -> Result<(&DecodedGroup, &PackedEntry), ContainerError> {
+        let number = self.group_of(position);
+        let group = self.tier1.group(
+            self.backing.bytes(),
+            &self.layout,
+            &self.tier1_names,
+            number,
+        )?;
+        let first = self
+            .layout
+            .groups
+            .get(number)
+            .map_or(0, |group| group.first_resource as usize);
+        let entry = group
+            .index
+            .entries
+            .get(position.saturating_sub(first))
+            .ok_or(FormatError::MissingField {
+                field: "tier-1 resource",
+                at: super::error::Location {
+                    space: Space::Tier1Group(number as u32),
+                    offset: 0,
+                },
+            })?;
+        Ok((group, entry))
+    }
+}
+
+/// `length` bytes at `offset`, or an empty slice if out of range (the index
+/// parser has already proved every region lies within the container).
+fn region_bytes(bytes: &[u8], offset: u64, length: u64) -> &[u8] {
+    usize::try_from(offset)
+        .ok()
+        .zip(usize::try_from(length).ok())
+        .and_then(|(offset, length)| bytes.get(offset..offset.checked_add(length)?))
+        .unwrap_or_default()
+}
+
+impl fmt::Debug for Container<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Container")
+            .field("content_digest", &self.content_digest())
+            .field("memory_mapped", &self.is_memory_mapped())
+            .field("tier0_resources", &self.tier0.entries.len())
+            .field("tier1_resources", &self.tier1_names.len())
+            .field("layout", &self.layout)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}

@@ -1,0 +1,107 @@
+//! Where container bytes come from, and who keeps them alive.
+//!
+//! A [`PackedResourcesSource`] names the bytes: a slice already in memory
+//! (typically `include_bytes!`, so `'static`) or a file to memory-map.
+//! [`Backing`] is what a [`Container`](super::Container) holds to keep those
+//! bytes valid for as long as it lives: the borrowed slice, or the mapping
+//! itself. Everything the container hands out borrows from the container, so
+//! the borrow checker, not a stretched lifetime, ties each `&[u8]` to the
+//! bytes it points into.
+
+use std::{fs::File, path::PathBuf};
+
+use super::error::ContainerError;
+
+/// Where to find a container of packed resources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serialization",
+    derive(serde::Serialize, serde::Deserialize)
+)]
+pub enum PackedResourcesSource<'a> {
+    /// Bytes already in memory, for example from `include_bytes!`.
+    ///
+    /// Not serializable: borrowed bytes cannot be rebuilt from a
+    /// configuration file, so serde skips this variant.
+    #[cfg_attr(feature = "serialization", serde(skip))]
+    Memory(&'a [u8]),
+    /// A file to memory-map. Relative paths resolve against the current
+    /// directory; configuration code expands `$ORIGIN` before this point.
+    MemoryMappedPath(PathBuf),
+}
+
+/// The bytes of an open container, kept alive for the container's lifetime.
+pub(crate) enum Backing<'a> {
+    /// Borrowed from the caller.
+    Borrowed(&'a [u8]),
+    /// A read-only mapping of a file, owned.
+    Mapped(memmap2::Mmap),
+}
+
+impl<'a> Backing<'a> {
+    /// Obtains the bytes named by `source`, mapping the file if there is one.
+    pub(crate) fn open(source: &PackedResourcesSource<'a>) -> Result<Backing<'a>, ContainerError> {
+        match source {
+            PackedResourcesSource::Memory(bytes) => Ok(Backing::Borrowed(bytes)),
+            PackedResourcesSource::MemoryMappedPath(path) => {
+                let file = File::open(path).map_err(|source| ContainerError::Open {
+                    path: path.clone(),
+                    source,
+                })?;
+                // SAFETY: `Mmap::map` is unsafe because the mapped file could
+                // be truncated or modified by another process while mapped,
+                // which would change (or unmap) bytes we hold `&[u8]` to. The
+                // map is read-only and private to this process; containers are
+                // build artifacts that are replaced, not edited in place, and
+                // every byte is digest-checked before it is handed out, so a
+                // modification made before a read is reported as an integrity
+                // failure. A file truncated under a live mapping can still
+                // raise SIGBUS, the same contract every mmap-based loader
+                // (including the dynamic linker) has; see docs/format.md.
+                let map =
+                    unsafe { memmap2::Mmap::map(&file) }.map_err(|source| ContainerError::Map {
+                        path: path.clone(),
+                        source,
+                    })?;
+                Ok(Backing::Mapped(map))
+            }
+        }
+    }
+
+    /// The container bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Backing::Borrowed(bytes) => bytes,
+            Backing::Mapped(map) => map,
+        }
+    }
+
+    /// Whether the bytes are a file mapping.
+    pub(crate) fn is_mapped(&self) -> bool {
+        matches!(self, Backing::Mapped(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let path = PathBuf::from("/nonexistent/pyembed/resources.bin");
+        let source = PackedResourcesSource::MemoryMappedPath(path.clone());
+        match Backing::open(&source) {
+            Err(ContainerError::Open { path: reported, .. }) => assert_eq!(reported, path),
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("opened a missing file"),
+        }
+    }
+
+    #[test]
+    fn memory_source_borrows() {
+        let bytes = b"abc";
+        let backing = Backing::open(&PackedResourcesSource::Memory(bytes)).unwrap();
+        assert_eq!(backing.bytes().as_ptr(), bytes.as_ptr());
+        assert!(!backing.is_mapped());
+    }
+}
