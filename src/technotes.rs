@@ -27,9 +27,11 @@
 //! alive the error is `AlreadyRunning`, afterwards `AlreadyFinalized`. The
 //! check is an atomic state machine (idle → starting → running → finished)
 //! plus `Py_IsInitialized()`, so a racing second call fails at once instead
-//! of blocking on the GIL. A failure before CPython is touched (an invalid
-//! configuration field) returns the process to idle; a failure inside
-//! CPython does not, because CPython's state is then unknown.
+//! of blocking on the GIL. Configuration errors (phase `Configuration`: a
+//! missing path, a NUL byte in a string, an out-of-range value) are all found
+//! before CPython is touched and return the process to idle, so a corrected
+//! configuration can be tried; a failure inside CPython does not, because
+//! CPython's state is then unknown.
 //!
 //! # Multi-phase initialisation
 //!

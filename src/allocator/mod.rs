@@ -1,8 +1,8 @@
 //! Memory allocators registered with CPython.
 //!
-//! This build supports CPython's own allocators (`system`) and chooses them as
-//! the per-target `default`; the other backends arrive with their cargo
-//! features.
+//! This version supports CPython's own allocators (`system`), which are also
+//! the `default` on every target; requesting another backend is an
+//! `Unsupported` error rather than a silent fallback.
 
 use crate::config::MemoryAllocatorBackend;
 use crate::error::NewInterpreterError;

@@ -15,7 +15,7 @@ pub struct UnknownVariant {
     pub type_name: &'static str,
     /// The rejected input.
     pub value: String,
-    /// Comma-separated list of accepted values.
+    /// The accepted values, separated by spaces.
     pub expected: &'static str,
 }
 
@@ -155,9 +155,11 @@ impl Allocator {
 string_enum! {
     /// A memory allocator implementation this crate can register with CPython.
     ///
-    /// `Default` picks the recommended backend for the target platform (see the
-    /// `allocator` module); `System` keeps CPython's own allocators (libc `malloc`
-    /// plus pymalloc). The others require the matching `allocator-*` cargo feature.
+    /// `Default` picks the recommended backend for the target platform; `System`
+    /// keeps CPython's own allocators (libc `malloc` plus pymalloc). This
+    /// version of the crate provides `Default` (which is `System` on every
+    /// target for now) and `System`; asking for another backend is a
+    /// [`crate::NewInterpreterError::Unsupported`] error.
     pub enum MemoryAllocatorBackend {
         /// The per-target default.
         Default => "default",

@@ -76,7 +76,9 @@ pub struct OxidizedPythonInterpreterConfig<'a> {
     pub interpreter_config: PythonInterpreterConfig,
     /// Which memory allocator implementation CPython's domains use.
     pub allocator_backend: MemoryAllocatorBackend,
-    /// Install the backend for the `PYMEM_DOMAIN_RAW` domain.
+    /// Install the backend for the `PYMEM_DOMAIN_RAW` domain. The `allocator_*`
+    /// domain flags only matter for a backend other than `Default`/`System`;
+    /// this version registers no custom backend (see `allocator_backend`).
     pub allocator_raw: bool,
     /// Install the backend for the `PYMEM_DOMAIN_MEM` domain.
     pub allocator_mem: bool,
@@ -109,7 +111,9 @@ pub struct OxidizedPythonInterpreterConfig<'a> {
     /// Let [`crate::MainPythonInterpreter::run`] recognise the
     /// `--multiprocessing-fork` arguments of a spawned worker and run it.
     pub multiprocessing_auto_dispatch: bool,
-    /// Call `multiprocessing.set_start_method()` when `multiprocessing` is imported.
+    /// Make this the default `multiprocessing` start method when
+    /// `multiprocessing` is first imported (without locking it in: the
+    /// application may still call `set_start_method()`).
     pub multiprocessing_start_method: MultiprocessingStartMethod,
     /// Set `sys.frozen = True` (what freezers such as PyInstaller do).
     pub sys_frozen: bool,
@@ -117,7 +121,8 @@ pub struct OxidizedPythonInterpreterConfig<'a> {
     pub sys_meipass: bool,
     /// How `TERMINFO_DIRS` is set up.
     pub terminfo_resolution: TerminfoResolution,
-    /// Set `TCL_LIBRARY` to this directory (`$ORIGIN` is expanded).
+    /// Set `TCL_LIBRARY` to this directory unless it is already set
+    /// (`$ORIGIN` is expanded).
     pub tcl_library: Option<PathBuf>,
     /// Name of an environment variable: when it is set at run time, the names
     /// of all loaded modules are written to a new file in that directory when

@@ -44,7 +44,9 @@ pub struct PythonInterpreterConfig {
     pub allocator: Option<Allocator>,
     /// `PyPreConfig.configure_locale`: set `LC_CTYPE` to the user's preferred locale.
     pub configure_locale: Option<bool>,
-    /// `PyPreConfig.coerce_c_locale` (PEP 538); `None` also covers "do not coerce".
+    /// `PyPreConfig.coerce_c_locale` (PEP 538). `None` keeps the profile's
+    /// default: no coercion for `Isolated`, automatic coercion of the C locale
+    /// for `Python`.
     pub coerce_c_locale: Option<CoerceCLocale>,
     /// `PyPreConfig.coerce_c_locale_warn`.
     pub coerce_c_locale_warn: Option<bool>,
@@ -105,8 +107,10 @@ pub struct PythonInterpreterConfig {
     pub inspect: Option<bool>,
     /// `PyConfig.install_signal_handlers`.
     pub install_signal_handlers: Option<bool>,
-    /// `PyConfig.int_max_str_digits` (`-X int_max_str_digits`): 0 for no limit,
-    /// otherwise at least 640. New in 3.11.
+    /// The limit on `int`/`str` conversions (`-X int_max_str_digits`,
+    /// `sys.set_int_max_str_digits`): 0 for no limit, otherwise at least 640.
+    /// CPython 3.11 has no `PyConfig` member for it, so it is passed as that
+    /// `-X` option (ahead of `x_options`); 3.12+ set `PyConfig.int_max_str_digits`.
     pub int_max_str_digits: Option<i32>,
     /// `PyConfig.interactive`.
     pub interactive: Option<bool>,

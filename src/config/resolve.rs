@@ -90,9 +90,15 @@ impl<'a> OxidizedPythonInterpreterConfig<'a> {
             None => std::env::current_exe()
                 .map_err(|source| NewInterpreterError::CurrentExe { source })?,
         };
-        let exe = std::fs::canonicalize(&exe).map_err(|_| NewInterpreterError::MissingPath {
-            field: "exe",
-            path: exe.clone(),
+        let exe = std::fs::canonicalize(&exe).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => NewInterpreterError::MissingPath {
+                field: "exe",
+                path: exe.clone(),
+            },
+            _ => NewInterpreterError::InvalidConfig {
+                field: "exe",
+                message: format!("cannot resolve {}: {e}", exe.display()),
+            },
         })?;
 
         let origin = match inner.origin.take() {

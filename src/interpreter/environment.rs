@@ -46,8 +46,10 @@ pub(crate) fn apply(config: &ResolvedOxidizedPythonInterpreterConfig<'_>) {
         }
     }
     if let Some(tcl) = &config.tcl_library {
-        // SAFETY: as above.
-        unsafe { std::env::set_var("TCL_LIBRARY", tcl) };
+        if std::env::var_os("TCL_LIBRARY").is_none() {
+            // SAFETY: as above.
+            unsafe { std::env::set_var("TCL_LIBRARY", tcl) };
+        }
     }
 }
 

@@ -204,7 +204,24 @@ fn validate(
                 .into(),
         });
     }
+    if let Some(seed) = ic.hash_seed {
+        if seed > u64::from(u32::MAX) {
+            return Err(NewInterpreterError::InvalidConfig {
+                field: "interpreter_config.hash_seed",
+                message: format!("{seed} is larger than CPython's maximum, 4294967295"),
+            });
+        }
+    }
+    if config.oxidized_importer {
+        return Err(NewInterpreterError::Unsupported {
+            what: "the packed-resources importer (`oxidized_importer = true`)".into(),
+            hint: "this version of pyembed imports from the filesystem only; \
+                   set `oxidized_importer = false`"
+                .into(),
+        });
+    }
     crate::allocator::check_backend(config.allocator_backend)?;
+    pyconfig::check_no_nul(ic)?;
     Ok(())
 }
 

@@ -67,6 +67,94 @@ fn set_flag(slot: &mut i32, value: Option<bool>) {
     }
 }
 
+/// Reject NUL bytes in every string CPython will be given, before CPython is
+/// touched, so the error names the field and leaves the process able to retry.
+pub(crate) fn check_no_nul(config: &PythonInterpreterConfig) -> Result<(), NewInterpreterError> {
+    let paths: [(&'static str, &Option<std::path::PathBuf>); 10] = [
+        (
+            "interpreter_config.base_exec_prefix",
+            &config.base_exec_prefix,
+        ),
+        (
+            "interpreter_config.base_executable",
+            &config.base_executable,
+        ),
+        ("interpreter_config.base_prefix", &config.base_prefix),
+        ("interpreter_config.exec_prefix", &config.exec_prefix),
+        ("interpreter_config.executable", &config.executable),
+        ("interpreter_config.home", &config.home),
+        ("interpreter_config.prefix", &config.prefix),
+        ("interpreter_config.program_name", &config.program_name),
+        ("interpreter_config.pycache_prefix", &config.pycache_prefix),
+        ("interpreter_config.run_filename", &config.run_filename),
+    ];
+    for (field, value) in paths {
+        if let Some(path) = value {
+            c_string(field, path.as_os_str().as_bytes())?;
+        }
+    }
+    let strings: [(&'static str, &Option<String>); 8] = [
+        (
+            "interpreter_config.filesystem_encoding",
+            &config.filesystem_encoding,
+        ),
+        (
+            "interpreter_config.filesystem_errors",
+            &config.filesystem_errors,
+        ),
+        ("interpreter_config.platlibdir", &config.platlibdir),
+        (
+            "interpreter_config.python_path_env",
+            &config.python_path_env,
+        ),
+        ("interpreter_config.run_command", &config.run_command),
+        ("interpreter_config.run_module", &config.run_module),
+        ("interpreter_config.stdio_encoding", &config.stdio_encoding),
+        ("interpreter_config.stdio_errors", &config.stdio_errors),
+    ];
+    for (field, value) in strings {
+        if let Some(s) = value {
+            c_string(field, s.as_bytes())?;
+        }
+    }
+    let lists: [(&'static str, Option<Vec<&OsStr>>); 4] = [
+        (
+            "interpreter_config.module_search_paths",
+            config
+                .module_search_paths
+                .as_ref()
+                .map(|v| v.iter().map(|p| p.as_os_str()).collect()),
+        ),
+        (
+            "interpreter_config.warn_options",
+            config
+                .warn_options
+                .as_ref()
+                .map(|v| v.iter().map(OsStr::new).collect()),
+        ),
+        (
+            "interpreter_config.x_options",
+            config
+                .x_options
+                .as_ref()
+                .map(|v| v.iter().map(OsStr::new).collect()),
+        ),
+        (
+            "interpreter_config.argv",
+            config
+                .argv
+                .as_ref()
+                .map(|v| v.iter().map(|a| a.as_os_str()).collect()),
+        ),
+    ];
+    for (field, items) in lists {
+        for item in items.into_iter().flatten() {
+            c_string(field, item.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
 /// The `PyPreConfig` for `config`, ready for `Py_PreInitialize*`.
 pub(crate) fn pre_config(config: &PythonInterpreterConfig) -> ffi::PyPreConfig {
     let mut pre = MaybeUninit::<ffi::PyPreConfig>::uninit();
@@ -432,11 +520,10 @@ pub(crate) fn py_config(
             options,
         )?;
     }
-    if let Some(options) = &config.x_options {
-        out.append_list("interpreter_config.x_options", |c| &mut c.xoptions, options)?;
-    }
     // CPython 3.11 has no PyConfig member for the limit; it reads `-X
-    // int_max_str_digits=N` while building the configuration instead.
+    // int_max_str_digits=N` while building the configuration instead. It takes
+    // the first occurrence, so the option goes before `x_options`: the
+    // dedicated field wins over a generic option, as on 3.12+.
     #[cfg(not(Py_3_12))]
     if let Some(digits) = config.int_max_str_digits {
         let option = format!("int_max_str_digits={digits}");
@@ -445,6 +532,9 @@ pub(crate) fn py_config(
             |c| &mut c.xoptions,
             &[option],
         )?;
+    }
+    if let Some(options) = &config.x_options {
+        out.append_list("interpreter_config.x_options", |c| &mut c.xoptions, options)?;
     }
 
     let args = BytesArgv::new("argv", argv)?;

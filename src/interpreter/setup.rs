@@ -43,10 +43,9 @@ pub(crate) fn install_importers(
     _py: Python<'_>,
     config: &ResolvedOxidizedPythonInterpreterConfig<'_>,
 ) -> Result<(), NewInterpreterError> {
-    debug_assert!(
-        !config.oxidized_importer,
-        "rejected by validate() until the importer exists"
-    );
+    // validate() rejects `oxidized_importer` until the importer exists, so
+    // there is nothing to install yet.
+    let _ = config;
     Ok(())
 }
 
@@ -81,10 +80,8 @@ pub(crate) fn after_main(
         )?;
     }
     if config.sys_meipass {
-        let origin = config
-            .origin()
-            .into_pyobject(py)
-            .map_err(|e| python_error(py, phase, "sys._MEIPASS", e))?;
+        // A `str`, as PyInstaller sets it (code does `sys._MEIPASS + "/x"`).
+        let Ok(origin) = config.origin().as_os_str().into_pyobject(py);
         set("_MEIPASS", origin.into_any())?;
     }
     if config.argvb {
