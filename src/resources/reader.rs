@@ -428,7 +428,7 @@ impl<'a> Container<'a> {
 
     fn resource_at(&self, slot: Slot) -> Result<Resource<'_, u8>, ContainerError> {
         let name = self.summary_of(slot).name;
-        match slot {
+        let decoded = match slot {
             Slot::Tier0(entry) => match self.tier0.entries.get(entry) {
                 Some(entry) => self.decode_tier0(entry),
                 None => Err(FormatError::MissingField {
@@ -437,16 +437,15 @@ impl<'a> Container<'a> {
                 }
                 .into()),
             },
-            Slot::Tier1(position) => {
-                let (group, entry) = self.tier1_entry(position)?;
+            Slot::Tier1(position) => self.tier1_entry(position).and_then(|(group, entry)| {
                 let number = self.group_of(position) as u32;
                 group
                     .index
                     .decode(&group.bytes, entry, Space::Tier1Group(number), 0)
                     .map_err(ContainerError::from)
-            }
-        }
-        .map_err(|error| error.in_resource(name))
+            }),
+        };
+        decoded.map_err(|error| error.in_resource(name))
     }
 
     fn decode_tier0(&self, entry: &PackedEntry) -> Result<Resource<'_, u8>, ContainerError> {
@@ -524,5 +523,161 @@ impl fmt::Debug for Container<'_> {
             .field("layout", &self.layout)
             .field("stats", &self.stats())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::resources::{ContainerWriter, DictionaryPolicy, WriteOptions};
+
+    fn module(name: String, bytecode_len: usize) -> Resource<'static, u8> {
+        let seed = name.len() as u8;
+        Resource {
+            is_python_module: true,
+            in_memory_source: Some(Cow::Owned(vec![b's'; bytecode_len / 4])),
+            in_memory_bytecode: Some(Cow::Owned(
+                (0..bytecode_len)
+                    .map(|i| (i as u8).wrapping_mul(seed))
+                    .collect(),
+            )),
+            name: Cow::Owned(name),
+            ..Resource::default()
+        }
+    }
+
+    fn build(tier0: usize, tier1: usize) -> Vec<u8> {
+        let mut writer = ContainerWriter::new(WriteOptions {
+            group_target_size: 32 * 1024,
+            dictionary: DictionaryPolicy::Never,
+            ..WriteOptions::default()
+        });
+        for i in 0..tier0 {
+            writer
+                .add(module(format!("hot{i:03}"), 10_000), Tier::Raw)
+                .unwrap();
+        }
+        for i in 0..tier1 {
+            writer
+                .add(module(format!("cold{i:03}"), 3_000), Tier::Compressed)
+                .unwrap();
+        }
+        writer.write().unwrap()
+    }
+
+    #[test]
+    fn container_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Container<'static>>();
+    }
+
+    #[test]
+    fn opening_and_reading_verify_only_what_they_touch() {
+        let bytes = build(200, 0);
+        let container = Container::from_bytes(&bytes).unwrap();
+        let opened = container.stats();
+        assert!(opened.chunk_count > 150, "{opened:?}");
+        // The v3 indices and names of 200 resources fit in one chunk.
+        assert_eq!(opened.chunks_verified, 1, "{opened:?}");
+
+        let bytecode = container
+            .data("hot100", DataField::Bytecode)
+            .unwrap()
+            .unwrap();
+        assert_eq!(bytecode.len(), 10_000);
+        let after = container.stats();
+        assert!(
+            after.chunks_verified <= opened.chunks_verified + 2,
+            "{after:?}"
+        );
+        assert!(after.chunk_bytes_hashed <= opened.chunk_bytes_hashed + 2 * 16384);
+
+        // Reading the same bytes again hashes nothing.
+        container.data("hot100", DataField::Bytecode).unwrap();
+        assert_eq!(container.stats(), after);
+
+        // Source lives in another section: fetching it verifies other chunks.
+        container
+            .data("hot100", DataField::Source)
+            .unwrap()
+            .unwrap();
+        assert!(container.stats().chunks_verified > after.chunks_verified);
+
+        let report = container.verify_all().unwrap();
+        assert_eq!(report.resources, 200);
+        assert_eq!(container.stats().chunks_verified, opened.chunk_count);
+    }
+
+    #[test]
+    fn a_tier1_group_is_decoded_once_for_all_threads() {
+        let bytes = build(1, 40);
+        let container = Container::from_bytes(&bytes).unwrap();
+        assert!(container.layout().groups.len() > 2);
+        assert_eq!(container.stats().groups_loaded, 0);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    let resource = container.resource("cold005").unwrap().unwrap();
+                    assert_eq!(resource.in_memory_bytecode.unwrap().len(), 3_000);
+                });
+            }
+        });
+        let stats = container.stats();
+        assert_eq!(stats.groups_loaded, 1);
+        let group = &container.layout().groups[0];
+        assert_eq!(stats.bytes_decompressed, group.decompressed_length);
+        // A sibling in the same group costs nothing more.
+        container
+            .data("cold000", DataField::Bytecode)
+            .unwrap()
+            .unwrap();
+        assert_eq!(container.stats(), stats);
+    }
+
+    #[test]
+    fn summaries_merge_both_tiers_in_name_order() {
+        let bytes = build(3, 3);
+        let container = Container::from_bytes(&bytes).unwrap();
+        let names: Vec<_> = container.summaries().map(|s| (s.name, s.tier)).collect();
+        assert_eq!(
+            names,
+            [
+                ("cold000", Tier::Compressed),
+                ("cold001", Tier::Compressed),
+                ("cold002", Tier::Compressed),
+                ("hot000", Tier::Raw),
+                ("hot001", Tier::Raw),
+                ("hot002", Tier::Raw),
+            ]
+        );
+        assert_eq!(container.resource_count(), 6);
+        assert!(container.contains("cold001"));
+        assert!(!container.contains("cold"));
+        assert_eq!(container.resource("missing").unwrap(), None);
+        assert_eq!(container.data("missing", DataField::Source).unwrap(), None);
+        assert_eq!(container.data("hot000", DataField::FileData).unwrap(), None);
+        let summary = container.summary("hot001").unwrap();
+        assert!(summary.flags.contains(ResourceFlags::PYTHON_MODULE));
+        let all: Vec<_> = container.resources().collect::<Result<_, _>>().unwrap();
+        assert_eq!(all.len(), 6);
+        assert_eq!(all[0].name, "cold000");
+    }
+
+    #[test]
+    fn verified_slice_checks_its_range() {
+        let bytes = build(2, 0);
+        let container = Container::from_bytes(&bytes).unwrap();
+        let length = container.layout().tier0.length as usize;
+        assert!(matches!(
+            container.verified_slice(length - 1..length + 1),
+            Err(ContainerError::RangeOutOfBounds { .. })
+        ));
+        #[allow(clippy::reversed_empty_ranges)]
+        let backwards = 5..1;
+        assert!(container.verified_slice(backwards).is_err());
+        assert_eq!(container.verified_slice(length..length).unwrap(), b"");
+        assert_eq!(container.tier0().unwrap().len(), length);
     }
 }

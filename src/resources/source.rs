@@ -14,10 +14,7 @@ use super::error::ContainerError;
 
 /// Where to find a container of packed resources.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serialization",
-    derive(serde::Serialize, serde::Deserialize)
-)]
+#[cfg_attr(feature = "serialization", derive(serde::Serialize))]
 pub enum PackedResourcesSource<'a> {
     /// Bytes already in memory, for example from `include_bytes!`.
     ///
@@ -28,6 +25,24 @@ pub enum PackedResourcesSource<'a> {
     /// A file to memory-map. Relative paths resolve against the current
     /// directory; configuration code expands `$ORIGIN` before this point.
     MemoryMappedPath(PathBuf),
+}
+
+/// The deserializable variants of [`PackedResourcesSource`]. Going through
+/// this type (rather than deriving) gives `Deserialize<'de>` for a source of
+/// any lifetime: nothing is borrowed from the input, and the derive would
+/// otherwise tie `'de` to the `Memory` variant's lifetime.
+#[cfg(feature = "serialization")]
+#[derive(serde::Deserialize)]
+enum SerializedSource {
+    MemoryMappedPath(PathBuf),
+}
+
+#[cfg(feature = "serialization")]
+impl<'de> serde::Deserialize<'de> for PackedResourcesSource<'_> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let SerializedSource::MemoryMappedPath(path) = SerializedSource::deserialize(deserializer)?;
+        Ok(PackedResourcesSource::MemoryMappedPath(path))
+    }
 }
 
 /// The bytes of an open container, kept alive for the container's lifetime.
@@ -103,5 +118,21 @@ mod tests {
         let backing = Backing::open(&PackedResourcesSource::Memory(bytes)).unwrap();
         assert_eq!(backing.bytes().as_ptr(), bytes.as_ptr());
         assert!(!backing.is_mapped());
+    }
+}
+
+#[cfg(all(test, feature = "serialization"))]
+mod serde_tests {
+    use super::*;
+
+    #[test]
+    fn paths_serialize_and_memory_does_not() {
+        let source = PackedResourcesSource::MemoryMappedPath(PathBuf::from("$ORIGIN/resources"));
+        let json = serde_json::to_string(&source).unwrap();
+        assert_eq!(json, r#"{"MemoryMappedPath":"$ORIGIN/resources"}"#);
+        let back: PackedResourcesSource<'static> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, source);
+        assert!(serde_json::to_string(&PackedResourcesSource::Memory(b"x")).is_err());
+        assert!(serde_json::from_str::<PackedResourcesSource<'_>>(r#"{"Memory":[1]}"#).is_err());
     }
 }

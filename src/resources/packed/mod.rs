@@ -378,3 +378,6 @@ impl PackedIndex {
             })
     }
 }
+
+#[cfg(test)]
+mod tests;
