@@ -245,6 +245,14 @@ forked_test! {
         assert_eq!(limits, (1000, 1000));
     }
 
+    fn int_max_str_digits_wins_over_the_same_x_option() {
+        let mut config = config(&["prog"]);
+        config.interpreter_config.int_max_str_digits = Some(1000);
+        config.interpreter_config.x_options = Some(vec!["int_max_str_digits=5000".into()]);
+        let limit: i64 = python(config, "import sys\nsys.get_int_max_str_digits()");
+        assert_eq!(limit, 1000);
+    }
+
     fn int_max_str_digits_zero_removes_the_limit() {
         let mut config = config(&["prog"]);
         config.interpreter_config.int_max_str_digits = Some(0);

@@ -339,9 +339,13 @@ impl TempDir {
         &self.path
     }
 
-    /// Write `contents` to `name` inside the directory and return its path.
+    /// Write `contents` (dedented) to `name`, a relative path inside the
+    /// directory, creating parent directories; return the file's path.
     pub fn write(&self, name: &str, contents: &str) -> PathBuf {
         let path = self.path.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("creating a test file's directory");
+        }
         std::fs::write(&path, dedent(contents)).expect("writing a test file");
         path
     }
