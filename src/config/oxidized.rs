@@ -10,19 +10,7 @@ use pyo3::ffi;
 use super::PythonInterpreterProfile;
 use super::enums::{MemoryAllocatorBackend, MultiprocessingStartMethod, TerminfoResolution};
 use super::python::PythonInterpreterConfig;
-
-/// Where the interpreter finds a packed-resources container.
-///
-/// Several sources may be listed; they are indexed in order and a name found
-/// in an earlier source wins. Paths may use `$ORIGIN` (the directory of the
-/// executable), expanded by [`OxidizedPythonInterpreterConfig::resolve`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PackedResourcesSource<'a> {
-    /// Bytes already in memory, typically from `include_bytes!`.
-    Memory(&'a [u8]),
-    /// A file that is memory-mapped when the interpreter starts.
-    MemoryMappedPath(PathBuf),
-}
+pub use crate::resources::PackedResourcesSource;
 
 /// A Rust-defined extension module, registered as a built-in module on the
 /// interpreter's inittab before initialisation so `import name` finds it.
@@ -97,8 +85,9 @@ pub struct OxidizedPythonInterpreterConfig<'a> {
     pub oxidized_importer: bool,
     /// Keep CPython's path-based importer (after the packed-resources one).
     pub filesystem_importer: bool,
-    /// Packed-resources containers to index, in priority order.
-    #[cfg_attr(feature = "serialization", serde(skip))]
+    /// Packed-resources containers to index, in priority order. A name found
+    /// in an earlier source wins. Only `MemoryMappedPath` sources can be
+    /// serialized; `$ORIGIN` is expanded by `resolve()`.
     pub packed_resources: Vec<PackedResourcesSource<'a>>,
     /// Extra built-in extension modules defined in Rust.
     #[cfg_attr(feature = "serialization", serde(skip))]

@@ -177,9 +177,10 @@ pub struct PythonInterpreterConfig {
 }
 
 impl Default for PythonInterpreterProfile {
-    /// `Isolated`: an embedded interpreter should not read the environment or
-    /// the command line unless asked to.
+    /// `Python`, the same base as [`crate::OxidizedPythonInterpreterConfig::default`],
+    /// so a configuration file that omits `profile` means the same thing
+    /// whether or not it has an `[interpreter_config]` table.
     fn default() -> Self {
-        PythonInterpreterProfile::Isolated
+        PythonInterpreterProfile::Python
     }
 }
