@@ -1,0 +1,3 @@
+//! Packing Python code into resources (work in progress).
+
+pub mod marshal;
