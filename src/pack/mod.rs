@@ -1,3 +1,14 @@
 //! Packing Python code into resources (work in progress).
 
 pub mod marshal;
+
+// The input side: scanning and classifying Python inputs, the stdlib policy.
+pub mod classify;
+pub mod error;
+pub mod filename;
+pub mod inventory;
+pub mod policy;
+pub mod resolve;
+pub mod scan;
+pub mod target;
+pub mod wheel;
