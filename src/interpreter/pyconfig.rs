@@ -35,9 +35,9 @@ pub(crate) fn check_status(
         });
     }
     let text = |ptr: *const c_char| {
-        // SAFETY: CPython fills `func` and `err_msg` with NUL-terminated static
-        // strings or leaves them NULL.
         (!ptr.is_null()).then(|| {
+            // SAFETY: CPython fills `func` and `err_msg` with NUL-terminated
+            // static strings or leaves them NULL (checked above).
             unsafe { CStr::from_ptr(ptr) }
                 .to_string_lossy()
                 .into_owned()
