@@ -859,3 +859,35 @@ fn coerce_c_locale_coerces_the_c_locale_and_warns() {
     .assert_success()
     .assert_output_contains("Python detected LC_CTYPE=C: LC_CTYPE coerced to C.UTF-8");
 }
+
+#[test]
+fn coerce_c_locale_lc_ctype_coerces_a_c_locale() {
+    // 1 ("LC_CTYPE") lets CPython decide from LC_CTYPE; "C" is coerced.
+    forked!(
+        coerce_c_locale_lc_ctype_coerces_a_c_locale,
+        &[("LC_ALL", None), ("LC_CTYPE", None), ("LANG", Some("C"))],
+        || {
+            let mut config = config(&["prog"]);
+            config.interpreter_config.coerce_c_locale = Some(pyembed::CoerceCLocale::LCCtype);
+            let ctype: String = python(config, "import locale\nlocale.setlocale(locale.LC_CTYPE)");
+            assert_eq!(ctype, "C.UTF-8");
+        }
+    )
+    .assert_success();
+}
+
+#[test]
+fn isolated_profile_does_not_coerce_the_c_locale() {
+    forked!(
+        isolated_profile_does_not_coerce_the_c_locale,
+        &[("LC_ALL", None), ("LC_CTYPE", None), ("LANG", Some("C"))],
+        || {
+            let (ctype, env): (String, Option<String>) = python(
+                isolated_config(&["prog"]),
+                "import locale, os\n(locale.setlocale(locale.LC_CTYPE), os.environ.get('LC_CTYPE'))",
+            );
+            assert_eq!((ctype.as_str(), env), ("C", None));
+        }
+    )
+    .assert_success();
+}

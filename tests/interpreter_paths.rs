@@ -82,6 +82,17 @@ forked_test! {
         assert_eq!(PathBuf::from(&base), exe);
     }
 
+    fn an_explicit_exe_sets_sys_executable_and_the_origin() {
+        let mut config = config(&["prog"]);
+        config.exe = Some(support::SYSTEM_PYTHON.into());
+        config.sys_meipass = true;
+        let (executable, meipass): (String, String) =
+            python(config, "import sys\n(sys.executable, sys._MEIPASS)");
+        let exe = std::fs::canonicalize(support::SYSTEM_PYTHON).unwrap();
+        assert_eq!(PathBuf::from(executable), exe);
+        assert_eq!(PathBuf::from(meipass), exe.parent().unwrap());
+    }
+
     fn without_set_missing_path_configuration_argv0_names_the_program() {
         // program_name then defaults to argv[0], "prog", which is not on PATH.
         let mut config = config(&["prog"]);

@@ -13,7 +13,7 @@
 //!
 //! Inside the child, [`config`] builds the base configuration (the `Python`
 //! profile with `parse_argv` off and an explicit `argv`), and [`eval`] runs a
-//! snippet of Python whose last line is the expression to return.
+//! snippet of Python whose last statement is the expression to return.
 
 // Each test crate includes this module and uses a subset of it.
 #![allow(dead_code)]
