@@ -36,18 +36,18 @@ proptest! {
         let report = container.verify_all().unwrap();
         prop_assert_eq!(report.resources, set.len());
 
-        // Tier 0 is a plain v3 blob the crate's own parser reads.
-        let tier0: Vec<_> = load_resources(container.tier0().unwrap())
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        // Tier 0 is a plain v3 blob the crate's own parser reads, except for
+        // one case where that parser panics (see `crate_can_read`).
         let expected: Vec<_> = set.iter().filter(|(_, t)| *t == Tier::Raw).map(|(r, _)| r).collect();
-        prop_assert_eq!(tier0.len(), expected.len());
-        for (actual, expected) in tier0.iter().zip(expected) {
-            // The crate's parser panics on zero-length payloads without a
-            // section, so compare only what it could read: everything, here,
-            // because it returned.
-            prop_assert_eq!(actual, expected);
+        if crate_can_read(&expected) {
+            let tier0: Vec<_> = load_resources(container.tier0().unwrap())
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            prop_assert_eq!(tier0.len(), expected.len());
+            for (actual, expected) in tier0.iter().zip(expected) {
+                prop_assert_eq!(actual, expected);
+            }
         }
     }
 
@@ -72,9 +72,29 @@ proptest! {
     }
 }
 
-/// Zero-length payloads are legal; the crate's parser cannot read them when
-/// they leave a blob section empty, so they are kept out of the interop check
-/// above by luck only. Check them explicitly against our reader.
+/// The crate's parser `expect`s a blob section for every field it reads,
+/// even a zero-length one, and the v3 writer (the crate's and ours) emits no
+/// section for a field whose payloads are all empty. Such blobs are valid and
+/// our reader handles them; the crate's parser panics.
+fn crate_can_read(resources: &[&Resource<'_, u8>]) -> bool {
+    type Field = for<'a> fn(&'a Resource<'_, u8>) -> Option<&'a [u8]>;
+    let fields: [Field; 7] = [
+        |r| r.in_memory_source.as_deref(),
+        |r| r.in_memory_bytecode.as_deref(),
+        |r| r.in_memory_bytecode_opt1.as_deref(),
+        |r| r.in_memory_bytecode_opt2.as_deref(),
+        |r| r.in_memory_extension_module_shared_library.as_deref(),
+        |r| r.in_memory_shared_library.as_deref(),
+        |r| r.file_data_embedded.as_deref(),
+    ];
+    fields.iter().all(|field| {
+        let values: Vec<_> = resources.iter().filter_map(|r| field(r)).collect();
+        values.is_empty() || values.iter().any(|v| !v.is_empty())
+    })
+}
+
+/// Zero-length payloads, including ones that leave a field without a blob
+/// section, round-trip through our reader in both tiers.
 #[test]
 fn empty_payloads_round_trip() {
     let resource = Resource {

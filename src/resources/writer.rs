@@ -59,10 +59,10 @@ pub struct WriteOptions {
 pub const DEFAULT_COMPRESSION_LEVEL: i32 = 19;
 
 /// Default [`WriteOptions::group_target_size`].
-pub const DEFAULT_GROUP_TARGET_SIZE: usize = 64 * 1024;
+pub const DEFAULT_GROUP_TARGET_SIZE: usize = 16 * 1024;
 
 /// Default dictionary size for [`DictionaryPolicy::Auto`].
-pub const DEFAULT_DICTIONARY_SIZE: usize = 64 * 1024;
+pub const DEFAULT_DICTIONARY_SIZE: usize = 112 * 1024;
 
 impl Default for WriteOptions {
     fn default() -> Self {
