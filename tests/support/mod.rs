@@ -18,10 +18,12 @@
 // Each test crate includes this module and uses a subset of it.
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::ffi::{CString, OsString};
-use std::io::{Read, Seek, SeekFrom};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyembed::{
@@ -236,52 +238,122 @@ impl Forked {
 /// variable, `(name, None)` removes it.
 pub type Env<'a> = &'a [(&'a str, Option<&'a str>)];
 
+/// Printed by every forked child before it runs the test body; its absence
+/// means the child's test harness skipped the test (a filter that did not
+/// match, or an ignored test without `--ignored`), which must not pass.
+const CHILD_MARKER: &str = "pyembed-test: forked child running the test body";
+
 /// Run `child` in a fresh copy of the test binary (see the module docs) and
 /// report how it ended.
 ///
 /// `test_name` and `id` must come from `rusty_fork::rusty_fork_test_name!`
 /// and `rusty_fork::rusty_fork_id!()` at the call site; [`forked!`] passes
 /// them. In the child this call runs `child` and exits; it never returns.
+///
+/// A test function may fork once: the child re-runs the whole test function
+/// and executes the closure of the first `fork` call site it reaches, so a
+/// loop around `forked!` would run its first iteration every time.
 pub fn fork(
     test_name: &str,
     id: rusty_fork::RustyForkId,
     env: Env<'_>,
     child: impl FnOnce(),
 ) -> Forked {
-    rusty_fork::fork(
+    let output: RefCell<Option<File>> = RefCell::new(None);
+    let forked = rusty_fork::fork(
         test_name,
         id,
         |command: &mut Command| {
-            for (name, _) in std::env::vars_os() {
-                if name.to_string_lossy().starts_with("PYTHON") {
-                    command.env_remove(name);
-                }
-            }
-            for (name, value) in env {
-                match value {
-                    Some(value) => command.env(name, value),
-                    None => command.env_remove(name),
-                };
-            }
+            let file = output_file();
+            *command = child_command(command, &file, env);
+            *output.borrow_mut() = Some(file);
         },
-        |child, file| {
+        |child, _rusty_fork_file| {
             let status = child.wait().expect("waiting for the forked child");
+            let mut file = output.borrow_mut().take().expect("the child's output file");
             let mut bytes = Vec::new();
             file.seek(SeekFrom::Start(0))
                 .expect("rewinding the child's output");
             file.read_to_end(&mut bytes)
                 .expect("reading the child's output");
-            // rusty-fork echoes the file when the child handle drops; empty it
-            // so a passing test stays quiet.
-            file.set_len(0).expect("truncating the child's output");
             Forked {
                 code: status.code(),
                 output: String::from_utf8_lossy(&bytes).into_owned(),
             }
         },
-        child,
+        || {
+            let mut stderr = std::io::stderr();
+            writeln!(stderr, "{CHILD_MARKER}").expect("writing to stderr");
+            child()
+        },
     )
-    .expect("rusty-fork could not start the child")
+    .expect("rusty-fork could not start the child");
+    assert!(
+        forked.output.contains(CHILD_MARKER),
+        "the forked child exited with {:?} without running the test body \
+         (did its test harness skip the test?); its output:\n{}",
+        forked.code,
+        forked.output
+    );
+    forked
+}
+
+/// An anonymous read-write file for a child's combined stdout and stderr.
+fn output_file() -> File {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("pyembed-fork-output-{}-{n}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .expect("creating the child's output file");
+    // The open handle keeps the file; nothing else needs its name.
+    std::fs::remove_file(&path).expect("unlinking the child's output file");
+    file
+}
+
+/// The command rusty-fork prepared, rebuilt with the fixes this suite needs:
+///
+/// - `PYTHON*` variables removed and `env` applied;
+/// - the parent's `--ignored`/`--include-ignored` restored before the `--`
+///   that starts the test filter. rusty-fork 0.3.1 believes `--nocapture`
+///   takes a value and drops the argument after it, which is where
+///   `cargo nextest run --run-ignored` puts `--ignored`; the child's harness
+///   would then skip the (ignored) test and the parent would see success;
+/// - stdout and stderr sent to `file`, stdin closed.
+fn child_command(prepared: &Command, file: &File, env: Env<'_>) -> Command {
+    let mut args: Vec<OsString> = prepared.get_args().map(OsString::from).collect();
+    let separator = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    for flag in ["--ignored", "--include-ignored"] {
+        let wanted = std::env::args().any(|a| a == flag);
+        if wanted && !args[..separator].iter().any(|a| a == flag) {
+            args.insert(separator, flag.into());
+        }
+    }
+    let mut command = Command::new(prepared.get_program());
+    command.args(args);
+    for (name, value) in prepared.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PYTHON") {
+            command.env_remove(name);
+        }
+    }
+    for (name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let clone = || file.try_clone().expect("duplicating the output file");
+    command.stdin(Stdio::null()).stdout(clone()).stderr(clone());
+    command
 }
 
 /// `forked!(test_fn_name, env, || { ... })`: [`fork`] for the enclosing test
