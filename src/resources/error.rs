@@ -157,7 +157,7 @@ pub enum FormatError {
         found: u32,
     },
     /// A field or region extends past the end of the available bytes.
-    #[error("{what} at {at} is truncated: needs {needed} bytes, only {available} available")]
+    #[error("{what} (at {at}) is truncated: needs {needed} bytes, only {available} available")]
     Truncated {
         /// The field or region being read.
         what: &'static str,

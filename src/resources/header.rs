@@ -171,6 +171,35 @@ impl Header {
     /// version error rather than a digest error), the header digest, every
     /// field, and finally that `bytes` is exactly as long as declared.
     pub fn parse(bytes: &[u8]) -> Result<Header, ContainerError> {
+        let header = Header::parse_prefix(bytes)?;
+        let available = bytes.len() as u64;
+        if header.container_length < available {
+            return Err(FormatError::TrailingData {
+                declared: header.container_length,
+                actual: available,
+            }
+            .into());
+        }
+        if header.container_length > available {
+            return Err(FormatError::Truncated {
+                what: "container",
+                at: Location::container(0),
+                needed: header.container_length,
+                available,
+            }
+            .into());
+        }
+        Ok(header)
+    }
+
+    /// Parses and validates a header from the first [`HEADER_LEN`] bytes of
+    /// `bytes`, which may be only a prefix of the container or be followed
+    /// by other data.
+    ///
+    /// For locating a container inside a larger file: the verified
+    /// [`container_length`](Header::container_length) says how many bytes to
+    /// hand to [`Container::from_bytes`](super::Container::from_bytes).
+    pub fn parse_prefix(bytes: &[u8]) -> Result<Header, ContainerError> {
         let mut cursor = Cursor::new(bytes, Space::Container, 0);
         let magic = cursor.array::<8>("magic")?;
         if magic != MAGIC {
@@ -250,23 +279,6 @@ impl Header {
             .into());
         }
 
-        let available = bytes.len() as u64;
-        if container_length < available {
-            return Err(FormatError::TrailingData {
-                declared: container_length,
-                actual: available,
-            }
-            .into());
-        }
-        if container_length > available {
-            return Err(FormatError::Truncated {
-                what: "container",
-                at: Location::container(0),
-                needed: container_length,
-                available,
-            }
-            .into());
-        }
         let index_end = Self::INDEX_OFFSET.checked_add(index_length);
         if index_end.is_none_or(|end| end > container_length) {
             return Err(FormatError::Invalid {
@@ -364,6 +376,15 @@ mod tests {
                 ),
             }
         }
+    }
+
+    #[test]
+    fn a_prefix_is_enough_to_learn_the_length() {
+        let mut bytes = sample(4096).to_vec();
+        bytes.extend_from_slice(b"more");
+        let header = Header::parse_prefix(&bytes).unwrap();
+        assert_eq!(header.container_length, 4096);
+        assert!(Header::parse_prefix(&bytes[..127]).is_err());
     }
 
     #[test]
