@@ -342,6 +342,17 @@ pub(crate) fn compress(
         .iter()
         .map(|range| packed::write_blob(&resources[range.clone()]))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(blob) = blobs
+        .iter()
+        .find(|blob| blob.len() as u64 > super::index::MAX_GROUP_LEN)
+    {
+        return Err(WriteError::FieldTooLarge {
+            resource: String::from("(a tier-1 group)"),
+            field: "decompressed tier-1 group",
+            length: blob.len() as u64,
+            max: super::index::MAX_GROUP_LEN,
+        });
+    }
 
     let (max_size, required) = match options.dictionary {
         DictionaryPolicy::Never => (0, false),
@@ -396,17 +407,6 @@ pub(crate) fn compress(
             decompressed_digest: Digest::of(blob),
         });
         out.frames.extend_from_slice(frame);
-    }
-    if let Some(blob) = blobs
-        .iter()
-        .find(|blob| blob.len() as u64 > super::index::MAX_GROUP_LEN)
-    {
-        return Err(WriteError::FieldTooLarge {
-            resource: String::from("(a tier-1 group)"),
-            field: "decompressed tier-1 group",
-            length: blob.len() as u64,
-            max: super::index::MAX_GROUP_LEN,
-        });
     }
     Ok(out)
 }
