@@ -68,6 +68,11 @@
 //!    `sys.meta_path` ahead of everything that the main phase imports,
 //!    `encodings` first of all. The packed-resources importer goes here, so
 //!    a binary can run with no standard library on disk.
+//!    It is also where settings that the core phase overwrote are restored:
+//!    CPython 3.11 copies `warn_default_encoding` from its own command-line
+//!    pre-parse over the embedder's value, so an explicit `Some(true)` is
+//!    written to the interpreter's configuration again before `sys.flags` is
+//!    built.
 //! 6. **Main** (`_Py_InitializeMain`): installs the path-based importer,
 //!    imports `encodings`, sets up `sys.stdout` and friends, signal handlers
 //!    and `site`. There is no public API for "finish initialising"; the

@@ -228,8 +228,6 @@ forked_test! {
         assert_eq!(flag, 0);
     }
 
-    #[ignore = "bug: CPython overwrites PyConfig.warn_default_encoding from its pre-command-line \
-                (parsed -X option or PYTHONWARNDEFAULTENCODING), so the field is ignored; see report"]
     fn warn_default_encoding_enables_encoding_warnings() {
         let mut config = config(&["prog"]);
         config.interpreter_config.warn_default_encoding = Some(true);

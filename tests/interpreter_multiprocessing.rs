@@ -132,8 +132,6 @@ fn spawned_worker_runs_through_run_dispatch() {
 }
 
 #[test]
-#[ignore = "bug: the resource tracker is launched as `exe -c 'from multiprocessing.resource_tracker \
-            import main;main(fd)'`, which run() does not dispatch; see report"]
 fn resource_tracker_of_a_frozen_parent_keeps_running() {
     let dir = TempDir::new("multiprocessing-tracker");
     let wrapper = write_wrapper(&dir);

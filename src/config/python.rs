@@ -13,7 +13,11 @@ use super::enums::{
 ///
 /// `profile` chooses the base configuration (`PyConfig_InitIsolatedConfig()` or
 /// `PyConfig_InitPythonConfig()`). Every other field is optional: `None` keeps the
-/// profile's default, `Some(value)` overrides it. Field names follow the
+/// profile's default, `Some(value)` overrides it. When `use_environment` is
+/// on (the `Python` profile's default), CPython still applies `PYTHON*`
+/// variables on top of these values for some fields, as `python` does (for
+/// example `PYTHONDONTWRITEBYTECODE` beats `write_bytecode = Some(true)`); turn
+/// it off for settings the environment cannot change. Field names follow the
 /// `PyConfig` members they set, so the CPython documentation
 /// (<https://docs.python.org/3.11/c-api/init_config.html>) describes each one;
 /// where a name differs, the field's doc says which member it sets.

@@ -77,6 +77,37 @@ unsafe extern "C" {
     // core and main phases (PEP 587 lists this as the "multi-phase" API);
     // checked against CPython 3.11 and 3.12, where it exists with this signature.
     fn _Py_InitializeMain() -> ffi::PyStatus;
+
+    // Private CPython API: the running interpreter's configuration, which the
+    // main phase reads to build `sys.flags` and which `io.text_encoding()`
+    // consults. Declared `const` but pointing into the (non-const)
+    // interpreter state; checked against CPython 3.11 and 3.12.
+    fn _PyInterpreterState_GetConfig(interp: *mut ffi::PyInterpreterState) -> *const ffi::PyConfig;
+}
+
+/// Re-apply settings that CPython's core phase overwrites.
+///
+/// CPython 3.11 copies `warn_default_encoding` from its own command-line
+/// pre-parse (`-X warn_default_encoding` in a *parsed* argv, or
+/// `PYTHONWARNDEFAULTENCODING`) over the value the embedder set, so an
+/// explicit `Some(true)` would be lost. Setting it on the interpreter's
+/// configuration between the core and main phases makes it stick: the main
+/// phase derives `sys.flags` from that configuration.
+///
+/// # Safety
+/// The core phase must have completed on this thread, which holds the GIL, and
+/// the main phase must not have started.
+pub(crate) unsafe fn apply_core_overrides(warn_default_encoding: Option<bool>) {
+    if warn_default_encoding != Some(true) {
+        return;
+    }
+    // SAFETY: the caller holds the GIL of the initialised core interpreter, so
+    // PyInterpreterState_Get returns it and its configuration is live. No
+    // other thread runs Python before the main phase, so the write cannot race.
+    unsafe {
+        let config = _PyInterpreterState_GetConfig(ffi::PyInterpreterState_Get()).cast_mut();
+        (*config).warn_default_encoding = 1;
+    }
 }
 
 /// Finish the main initialisation phase.

@@ -79,6 +79,10 @@ impl<'interpreter, 'resources> MainPythonInterpreter<'interpreter, 'resources> {
         let py = unsafe { Python::assume_attached() };
         setup::install_importers(py, &config)?;
 
+        // SAFETY: the core phase completed on this thread, which holds the GIL,
+        // and the main phase has not started.
+        unsafe { lifecycle::apply_core_overrides(interpreter_config.warn_default_encoding) };
+
         // SAFETY: the core phase completed on this thread, which holds the GIL.
         unsafe { lifecycle::initialize_main()? };
 
@@ -114,8 +118,10 @@ impl<'interpreter, 'resources> MainPythonInterpreter<'interpreter, 'resources> {
         &self.config
     }
 
-    /// Whether this process was started by `multiprocessing` as a worker
-    /// (its first argument is `--multiprocessing-fork`).
+    /// Whether this process was started by `multiprocessing` as a child: a
+    /// spawned worker (first argument `--multiprocessing-fork`) or a helper
+    /// (the resource tracker or fork server, started with `-c "from
+    /// multiprocessing.<helper> import main; ..."`).
     pub fn is_multiprocessing(&self) -> bool {
         multiprocessing::is_worker(&self.config.resolve_sys_argv())
     }
@@ -124,7 +130,10 @@ impl<'interpreter, 'resources> MainPythonInterpreter<'interpreter, 'resources> {
     /// `run_command`, `run_module`, `run_filename`, or the REPL; then finalize.
     ///
     /// Returns the process exit code: 0 on success, 1 for an uncaught
-    /// exception, `n` for `SystemExit(n)`.
+    /// exception. An uncaught `SystemExit(n)` does not return: CPython
+    /// finalizes the interpreter (running `atexit` handlers) and exits the
+    /// process with `n` itself, so Rust code after this call and Rust
+    /// destructors do not run in that case.
     pub fn py_runmain(mut self) -> i32 {
         self.acquire();
         // SAFETY: this thread holds the GIL; Py_RunMain finalizes the
@@ -137,10 +146,11 @@ impl<'interpreter, 'resources> MainPythonInterpreter<'interpreter, 'resources> {
 
     /// Run the interpreter as the process's main program.
     ///
-    /// A multiprocessing worker (see [`is_multiprocessing`](Self::is_multiprocessing))
-    /// is dispatched to `multiprocessing.spawn.spawn_main()` when
-    /// `multiprocessing_auto_dispatch` is on; anything else goes to
-    /// [`py_runmain`](Self::py_runmain). Returns the exit code.
+    /// A multiprocessing child (see [`is_multiprocessing`](Self::is_multiprocessing))
+    /// is dispatched to `multiprocessing.spawn.spawn_main()` or to its helper
+    /// command when `multiprocessing_auto_dispatch` is on, and its exit code
+    /// (including `SystemExit(n)`) is returned; anything else goes to
+    /// [`py_runmain`](Self::py_runmain).
     pub fn run(self) -> i32 {
         if self.config.multiprocessing_auto_dispatch && self.is_multiprocessing() {
             let argv = self.config.resolve_sys_argv();
@@ -222,6 +232,7 @@ fn validate(
     }
     crate::allocator::check_backend(config.allocator_backend)?;
     pyconfig::check_no_nul(ic)?;
+    pyconfig::BytesArgv::new("argv", &config.resolve_sys_argv())?;
     Ok(())
 }
 

@@ -5,6 +5,13 @@
 //! where each value is the `repr` of an `int` or `None` (`pipe_handle=7`,
 //! `tracker_fd=5`, ...). The worker must call
 //! `multiprocessing.spawn.spawn_main(**kwargs)` with those values.
+//!
+//! Helper processes are started differently: the resource tracker (used by
+//! `spawn` and `forkserver`) and the fork server run
+//! `[sys.executable, <interpreter flags>..., "-c", "from multiprocessing.resource_tracker import main;main(5)"]`.
+//! An application that does not parse a Python command line would treat
+//! those arguments as its own, so they are recognised here too and the
+//! command is executed in `__main__`.
 
 use std::ffi::OsString;
 
@@ -15,8 +22,38 @@ use pyo3::types::PyDict;
 /// The argument that marks a spawned worker.
 pub(crate) const WORKER_FLAG: &str = "--multiprocessing-fork";
 
+/// The `-c` commands multiprocessing starts helper processes with.
+const HELPER_COMMANDS: [&str; 2] = [
+    "from multiprocessing.resource_tracker import main",
+    "from multiprocessing.forkserver import main",
+];
+
+/// How `argv` asks to run a multiprocessing child, if it does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Dispatch<'a> {
+    /// `--multiprocessing-fork key=value...`.
+    Spawn(&'a [OsString]),
+    /// `[flags...] -c <command>` with a multiprocessing helper command.
+    Helper(&'a str),
+}
+
+pub(crate) fn dispatch(argv: &[OsString]) -> Option<Dispatch<'_>> {
+    if argv.get(1).is_some_and(|arg| arg == WORKER_FLAG) {
+        return Some(Dispatch::Spawn(&argv[2..]));
+    }
+    // Interpreter flags (from `subprocess._args_from_interpreter_flags()`)
+    // come first; they all start with `-` and none takes a separate value
+    // except `-X`/`-W`, whose values do not start with `-c`.
+    let c = argv.iter().position(|a| a == "-c")?;
+    let command = argv.get(c + 1)?.to_str()?;
+    HELPER_COMMANDS
+        .iter()
+        .any(|prefix| command.starts_with(prefix))
+        .then_some(Dispatch::Helper(command))
+}
+
 pub(crate) fn is_worker(argv: &[OsString]) -> bool {
-    argv.get(1).is_some_and(|arg| arg == WORKER_FLAG)
+    dispatch(argv).is_some()
 }
 
 /// Parse `key=value` worker arguments; values are integers or `None`.
@@ -41,9 +78,35 @@ pub(crate) fn parse_worker_args(args: &[OsString]) -> Result<Vec<(String, Option
         .collect()
 }
 
-/// Run `spawn_main(**kwargs)` and turn its outcome into an exit code.
+/// Run the multiprocessing child `argv` describes and return its exit code.
 pub(crate) fn run_worker(py: Python<'_>, argv: &[OsString]) -> i32 {
-    let kwargs = match parse_worker_args(&argv[2..]) {
+    match dispatch(argv) {
+        Some(Dispatch::Spawn(args)) => run_spawn(py, args),
+        Some(Dispatch::Helper(command)) => run_helper(py, command),
+        None => {
+            eprintln!("pyembed: not a multiprocessing child: {argv:?}");
+            1
+        }
+    }
+}
+
+/// Execute a helper's `-c` command in `__main__`, as `python -c` would.
+fn run_helper(py: Python<'_>, command: &str) -> i32 {
+    let result = (|| -> PyResult<()> {
+        let code = std::ffi::CString::new(command)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        let main = py.import("__main__")?.dict();
+        py.run(&code, Some(&main), None)
+    })();
+    match result {
+        Ok(()) => 0,
+        Err(err) => exit_code(py, err),
+    }
+}
+
+/// Run `spawn_main(**kwargs)` and turn its outcome into an exit code.
+fn run_spawn(py: Python<'_>, args: &[OsString]) -> i32 {
+    let kwargs = match parse_worker_args(args) {
         Ok(kwargs) => kwargs,
         Err(message) => {
             eprintln!("pyembed: invalid {WORKER_FLAG} invocation: {message}");
@@ -120,5 +183,22 @@ mod tests {
         );
         assert!(is_worker(&["exe".into(), WORKER_FLAG.into()]));
         assert!(!is_worker(&["exe".into()]));
+        let tracker: Vec<OsString> = [
+            "exe",
+            "-B",
+            "-s",
+            "-c",
+            "from multiprocessing.resource_tracker import main;main(5)",
+        ]
+        .map(OsString::from)
+        .to_vec();
+        assert_eq!(
+            dispatch(&tracker),
+            Some(Dispatch::Helper(
+                "from multiprocessing.resource_tracker import main;main(5)"
+            ))
+        );
+        let other: Vec<OsString> = ["exe", "-c", "print(1)"].map(OsString::from).to_vec();
+        assert_eq!(dispatch(&other), None);
     }
 }
