@@ -94,6 +94,7 @@ mod allocator;
 mod config;
 mod error;
 mod interpreter;
+#[cfg(feature = "cli")]
 pub mod pack;
 pub mod resources;
 pub mod technotes;

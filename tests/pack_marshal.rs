@@ -10,6 +10,7 @@
 //!
 //! The Debian interpreter is used on purpose: `python3` on `PATH` may be a
 //! different build. Without it these tests print why and pass.
+#![cfg(feature = "cli")]
 
 use std::{
     collections::BTreeMap,

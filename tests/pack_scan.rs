@@ -4,6 +4,7 @@
 //! Most tests build a small tree in a temporary directory and compare a
 //! one-line-per-item rendering of the inventory with what the rules in
 //! `src/pack/classify.rs` say it must be.
+#![cfg(feature = "cli")]
 
 use std::ffi::OsStr;
 use std::fs;

@@ -1,6 +1,8 @@
 //! Packing Python code into resources (work in progress).
 
+pub mod compile;
 pub mod marshal;
+pub mod packer;
 
 // The input side: scanning and classifying Python inputs, the stdlib policy.
 pub mod classify;
