@@ -142,6 +142,22 @@ pub enum NewInterpreterError {
         traceback: Option<String>,
     },
 
+    /// A packed-resources container named by `packed_resources` could not be
+    /// opened for the importer, or is malformed or damaged.
+    #[error(
+        "error during Python {phase}: cannot use packed resources {container}: {}",
+        error_chain(&**error),
+        phase = InitPhase::ImporterInstallation
+    )]
+    PackedResources {
+        /// The source: the file's path, or a description of the in-memory
+        /// container.
+        container: String,
+        /// What is wrong with it. Its causes are part of this error's
+        /// message.
+        error: Box<crate::resources::ContainerError>,
+    },
+
     /// A static message (kept for compatibility with pyembed 0.24).
     #[error("{0}")]
     Simple(&'static str),
@@ -158,7 +174,20 @@ impl NewInterpreterError {
             Self::Status { phase, .. }
             | Self::Exit { phase, .. }
             | Self::PythonException { phase, .. } => *phase,
+            Self::PackedResources { .. } => InitPhase::ImporterInstallation,
             _ => InitPhase::Configuration,
         }
     }
+}
+
+/// `error` and its causes, joined by `: `.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }

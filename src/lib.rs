@@ -93,6 +93,7 @@
 mod allocator;
 mod config;
 mod error;
+mod importer;
 mod interpreter;
 #[cfg(feature = "cli")]
 pub mod pack;
@@ -107,6 +108,7 @@ pub use config::{
     UnknownVariant,
 };
 pub use error::{InitPhase, NewInterpreterError};
+pub use importer::OxidizedFinder;
 pub use interpreter::MainPythonInterpreter;
 
 /// The README's examples compile and run as doctests.

@@ -152,13 +152,24 @@ forked_test! {
         assert_eq!(answer, 42);
     }
 
-    fn oxidized_importer_is_refused_until_the_importer_exists() {
+    fn a_missing_packed_resources_file_is_refused_before_cpython_starts() {
         let mut config = config(&["prog"]);
         config.oxidized_importer = true;
+        config.packed_resources = vec![pyembed::PackedResourcesSource::MemoryMappedPath(
+            "/nonexistent/pyembed-test.pyembed".into(),
+        )];
         let err = start_err(config);
         assert!(
-            matches!(&err, NewInterpreterError::Unsupported { what, .. } if what.contains("oxidized_importer")),
+            matches!(&err, NewInterpreterError::PackedResources { container, .. }
+                if container == "/nonexistent/pyembed-test.pyembed"),
             "{err:?}"
+        );
+        assert_eq!(err.phase(), pyembed::InitPhase::ImporterInstallation);
+        assert_eq!(
+            err.to_string(),
+            "error during Python importer installation: cannot use packed resources \
+             /nonexistent/pyembed-test.pyembed: cannot open packed resources file \
+             /nonexistent/pyembed-test.pyembed: No such file or directory (os error 2)"
         );
         // Refused before CPython was touched: the process can still start one.
         let answer: i64 = python(self::config(&["prog"]), "6 * 7");

@@ -55,6 +55,10 @@ impl<'interpreter, 'resources> MainPythonInterpreter<'interpreter, 'resources> {
         let mut slot = lifecycle::Slot::claim()?;
         let config = config.resolve()?;
         validate(&config)?;
+        // Containers are opened and their headers and indices verified before
+        // CPython is touched, so a missing or damaged file leaves the process
+        // free to try again with a corrected configuration.
+        let resources = setup::open_packed_resources(&config)?;
 
         environment::apply(&config);
 
@@ -77,7 +81,7 @@ impl<'interpreter, 'resources> MainPythonInterpreter<'interpreter, 'resources> {
         // importer serving the standard library must be installed.
         // SAFETY: Py_InitializeFromConfig returned with this thread holding the GIL.
         let py = unsafe { Python::assume_attached() };
-        setup::install_importers(py, &config)?;
+        setup::install_importers(py, resources)?;
 
         // SAFETY: the core phase completed on this thread, which holds the GIL,
         // and the main phase has not started.
@@ -222,14 +226,6 @@ fn validate(
             });
         }
     }
-    if config.oxidized_importer {
-        return Err(NewInterpreterError::Unsupported {
-            what: "the packed-resources importer (`oxidized_importer = true`)".into(),
-            hint: "this version of pyembed imports from the filesystem only; \
-                   set `oxidized_importer = false`"
-                .into(),
-        });
-    }
     crate::allocator::check_backend(config.allocator_backend)?;
     pyconfig::check_no_nul(ic)?;
     pyconfig::BytesArgv::new("argv", &config.resolve_sys_argv())?;
@@ -273,6 +269,22 @@ fn register_extension_modules(
                 message: format!("CPython could not register extension module {name:?}"),
             });
         }
+    }
+    // `oxidized_importer` is always built in, after the configured modules
+    // (the inittab's first entry of a name wins), so Python code can create
+    // finders of its own even when the importer is not installed.
+    // SAFETY: as above; the name is a 'static C string.
+    let rc = unsafe {
+        ffi::PyImport_AppendInittab(
+            c"oxidized_importer".as_ptr(),
+            Some(crate::importer::module_init_function()),
+        )
+    };
+    if rc != 0 {
+        return Err(NewInterpreterError::InvalidConfig {
+            field: "oxidized_importer",
+            message: "CPython could not register the built-in module oxidized_importer".into(),
+        });
     }
     Ok(())
 }

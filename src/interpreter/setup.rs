@@ -9,6 +9,7 @@ use pyo3::types::{PyBytes, PyList, PyModule};
 
 use crate::config::ResolvedOxidizedPythonInterpreterConfig;
 use crate::error::{InitPhase, NewInterpreterError};
+use crate::resources::PythonResourcesState;
 
 const STARTUP_PY: &std::ffi::CStr = {
     match std::ffi::CStr::from_bytes_with_nul(concat!(include_str!("startup.py"), "\0").as_bytes())
@@ -34,19 +35,56 @@ pub(crate) fn python_error(
     }
 }
 
+/// Opens and indexes every `packed_resources` source when `oxidized_importer`
+/// is on (`None` otherwise), before CPython starts.
+///
+/// A file is memory-mapped, memory in the executable's image is borrowed,
+/// other memory is copied (see `Container::open_static`); each container's
+/// header, index and tier-0 index are verified. Sources are indexed in order,
+/// so a name in an earlier source wins.
+pub(crate) fn open_packed_resources(
+    config: &ResolvedOxidizedPythonInterpreterConfig<'_>,
+) -> Result<Option<PythonResourcesState>, NewInterpreterError> {
+    if !config.oxidized_importer {
+        return Ok(None);
+    }
+    let mut state = PythonResourcesState::new(config.origin());
+    for source in &config.packed_resources {
+        state
+            .index_source(source)
+            .map_err(|error| NewInterpreterError::PackedResources {
+                container: source.description(),
+                error: Box::new(error),
+            })?;
+    }
+    Ok(Some(state))
+}
+
 /// Install importers on `sys.meta_path` between the core and main phases.
 ///
 /// At this point `sys.meta_path` holds `BuiltinImporter` and `FrozenImporter`
 /// only, and `encodings` has not been imported: a finder inserted here serves
 /// every later import, including the standard library's.
+///
+/// With `oxidized_importer` (`resources` is `Some`), an `OxidizedFinder`
+/// over the index goes to `sys.meta_path[0]`. The main phase then adds
+/// `PathFinder` after it; `after_main` removes `PathFinder` again when
+/// `filesystem_importer` is off.
 pub(crate) fn install_importers(
-    _py: Python<'_>,
-    config: &ResolvedOxidizedPythonInterpreterConfig<'_>,
+    py: Python<'_>,
+    resources: Option<PythonResourcesState>,
 ) -> Result<(), NewInterpreterError> {
-    // validate() rejects `oxidized_importer` until the importer exists, so
-    // there is nothing to install yet.
-    let _ = config;
-    Ok(())
+    let Some(state) = resources else {
+        return Ok(());
+    };
+    crate::importer::install(py, state).map_err(|e| {
+        python_error(
+            py,
+            InitPhase::ImporterInstallation,
+            "installing the packed-resources importer",
+            e,
+        )
+    })
 }
 
 /// Everything after `_Py_InitializeMain()`.

@@ -74,10 +74,12 @@ mod cursor;
 mod digest;
 mod error;
 pub mod header;
+mod image;
 pub mod index;
 mod packed;
 mod reader;
 mod source;
+mod state;
 mod tier1;
 mod verify;
 mod writer;
@@ -89,6 +91,7 @@ pub use index::{GroupDescriptor, Layout, RegionDescriptor, Tier};
 pub use packed::{DataField, ResourceFlags};
 pub use reader::{AccessStats, Container, ResourceSummary, VerificationReport};
 pub use source::PackedResourcesSource;
+pub use state::{Found, IndexEntry, IndexedSource, PythonResourcesState};
 pub use writer::{
     ContainerWriter, DEFAULT_COMPRESSION_LEVEL, DEFAULT_DICTIONARY_SIZE, DEFAULT_GROUP_TARGET_SIZE,
     DictionaryPolicy, WriteOptions, write_container,

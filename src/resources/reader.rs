@@ -99,7 +99,44 @@ impl<'a> Container<'a> {
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Container<'a>, ContainerError> {
         Container::from_backing(Backing::Borrowed(bytes))
     }
+}
 
+impl Container<'static> {
+    /// Validates a container whose bytes `owner` holds, taking ownership.
+    ///
+    /// `owner.as_ref()` must return the same bytes every time it is called
+    /// (true of `Vec<u8>`, `Box<[u8]>`, `Arc<[u8]>`); the container checks
+    /// digests against what it returns.
+    pub fn from_owned(
+        owner: impl AsRef<[u8]> + Send + Sync + 'static,
+    ) -> Result<Container<'static>, ContainerError> {
+        Container::from_backing(Backing::Owned(Box::new(owner)))
+    }
+
+    /// Opens the container `source` names, for as long as the caller wants,
+    /// whatever the source's lifetime.
+    ///
+    /// A file is memory-mapped, as by [`Container::open`]. Memory is borrowed
+    /// when it lies in the executable's read-only image (a container compiled
+    /// in with `include_bytes!`), which stays mapped and unchanged until the
+    /// process exits; any other memory is copied, since nothing would keep
+    /// it alive. The packed-resources importer opens its sources this way:
+    /// it is a Python object, and may outlive the configuration it came from.
+    pub fn open_static(
+        source: &PackedResourcesSource<'_>,
+    ) -> Result<Container<'static>, ContainerError> {
+        Container::from_backing(Backing::open_static(source)?)
+    }
+
+    /// Whether the container borrows its bytes (rather than mapping or
+    /// owning them): true for a `'static` container only when its bytes lie
+    /// in the executable's image.
+    pub fn is_borrowed(&self) -> bool {
+        matches!(self.backing, Backing::Borrowed(_))
+    }
+}
+
+impl<'a> Container<'a> {
     fn from_backing(backing: Backing<'a>) -> Result<Container<'a>, ContainerError> {
         let bytes = backing.bytes();
         let header = Header::parse(bytes)?;

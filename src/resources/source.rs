@@ -27,6 +27,19 @@ pub enum PackedResourcesSource<'a> {
     MemoryMappedPath(PathBuf),
 }
 
+impl PackedResourcesSource<'_> {
+    /// How error messages name this source: the file's path, or the size of
+    /// the in-memory container.
+    pub fn description(&self) -> String {
+        match self {
+            PackedResourcesSource::Memory(bytes) => {
+                format!("in-memory container ({} bytes)", bytes.len())
+            }
+            PackedResourcesSource::MemoryMappedPath(path) => path.display().to_string(),
+        }
+    }
+}
+
 /// The deserializable variants of [`PackedResourcesSource`]. Going through
 /// this type (rather than deriving) gives `Deserialize<'de>` for a source of
 /// any lifetime: nothing is borrowed from the input, and the derive would
@@ -51,6 +64,10 @@ pub(crate) enum Backing<'a> {
     Borrowed(&'a [u8]),
     /// A read-only mapping of a file, owned.
     Mapped(memmap2::Mmap),
+    /// Owned by the container: a copy, or an immutable object that holds the
+    /// bytes at a fixed address (a Python `bytes`). `as_ref` must return the
+    /// same bytes every time.
+    Owned(Box<dyn AsRef<[u8]> + Send + Sync>),
 }
 
 impl<'a> Backing<'a> {
@@ -58,29 +75,46 @@ impl<'a> Backing<'a> {
     pub(crate) fn open(source: &PackedResourcesSource<'a>) -> Result<Backing<'a>, ContainerError> {
         match source {
             PackedResourcesSource::Memory(bytes) => Ok(Backing::Borrowed(bytes)),
-            PackedResourcesSource::MemoryMappedPath(path) => {
-                let file = File::open(path).map_err(|source| ContainerError::Open {
-                    path: path.clone(),
-                    source,
-                })?;
-                // SAFETY: `Mmap::map` is unsafe because the mapped file could
-                // be truncated or modified by another process while mapped,
-                // which would change (or unmap) bytes we hold `&[u8]` to. The
-                // map is read-only and private to this process; containers are
-                // build artifacts that are replaced, not edited in place, and
-                // every byte is digest-checked before it is handed out, so a
-                // modification made before a read is reported as an integrity
-                // failure. A file truncated under a live mapping can still
-                // raise SIGBUS, the same contract every mmap-based loader
-                // (including the dynamic linker) has; see docs/format.md.
-                let map =
-                    unsafe { memmap2::Mmap::map(&file) }.map_err(|source| ContainerError::Map {
-                        path: path.clone(),
-                        source,
-                    })?;
-                Ok(Backing::Mapped(map))
-            }
+            PackedResourcesSource::MemoryMappedPath(path) => Backing::map(path),
         }
+    }
+
+    /// Like [`Backing::open`], but independent of the source's lifetime:
+    /// memory that lies in the executable's read-only image is borrowed for
+    /// `'static` (see [`super::image`]), any other memory is copied.
+    pub(crate) fn open_static(
+        source: &PackedResourcesSource<'_>,
+    ) -> Result<Backing<'static>, ContainerError> {
+        match source {
+            PackedResourcesSource::Memory(bytes) => {
+                Ok(match super::image::static_image_slice(bytes) {
+                    Some(bytes) => Backing::Borrowed(bytes),
+                    None => Backing::Owned(Box::new(bytes.to_vec())),
+                })
+            }
+            PackedResourcesSource::MemoryMappedPath(path) => Backing::map(path),
+        }
+    }
+
+    fn map(path: &std::path::Path) -> Result<Backing<'static>, ContainerError> {
+        let file = File::open(path).map_err(|source| ContainerError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // SAFETY: `Mmap::map` is unsafe because the mapped file could be
+        // truncated or modified by another process while mapped, which would
+        // change (or unmap) bytes we hold `&[u8]` to. The map is read-only and
+        // private to this process; containers are build artifacts that are
+        // replaced, not edited in place, and every byte is digest-checked
+        // before it is handed out, so a modification made before a read is
+        // reported as an integrity failure. A file truncated under a live
+        // mapping can still raise SIGBUS, the same contract every mmap-based
+        // loader (including the dynamic linker) has; see docs/format.md.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| ContainerError::Map {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Backing::Mapped(map))
     }
 
     /// The container bytes.
@@ -88,6 +122,7 @@ impl<'a> Backing<'a> {
         match self {
             Backing::Borrowed(bytes) => bytes,
             Backing::Mapped(map) => map,
+            Backing::Owned(owner) => (**owner).as_ref(),
         }
     }
 
@@ -110,6 +145,29 @@ mod tests {
             Err(other) => panic!("unexpected error {other}"),
             Ok(_) => panic!("opened a missing file"),
         }
+    }
+
+    #[test]
+    fn static_memory_is_borrowed_and_other_memory_copied() {
+        static IN_IMAGE: [u8; 3] = *b"abc";
+        let backing = Backing::open_static(&PackedResourcesSource::Memory(&IN_IMAGE)).unwrap();
+        assert_eq!(backing.bytes().as_ptr(), IN_IMAGE.as_ptr());
+        let heap = b"abc".to_vec();
+        let backing = Backing::open_static(&PackedResourcesSource::Memory(&heap)).unwrap();
+        assert_ne!(backing.bytes().as_ptr(), heap.as_ptr());
+        assert_eq!(backing.bytes(), b"abc");
+    }
+
+    #[test]
+    fn sources_are_described_for_errors() {
+        assert_eq!(
+            PackedResourcesSource::MemoryMappedPath("/x/y.pyembed".into()).description(),
+            "/x/y.pyembed"
+        );
+        assert_eq!(
+            PackedResourcesSource::Memory(b"abc").description(),
+            "in-memory container (3 bytes)"
+        );
     }
 
     #[test]

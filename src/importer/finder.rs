@@ -1,0 +1,326 @@
+//! [`OxidizedFinder`]: the meta path finder and loader over packed resources.
+//!
+//! One object plays both importlib roles (PEP 451): `find_spec` answers
+//! whether a name is packed and returns a `ModuleSpec` whose loader is the
+//! finder itself; `create_module`/`exec_module` load it, and the
+//! `InspectLoader`/`ExecutionLoader` methods (`get_code`, `get_source`,
+//! `is_package`, `get_filename`) serve `runpy`, `inspect`, `linecache` and
+//! `pkgutil`.
+//!
+//! # Priority
+//!
+//! The finder sits first on `sys.meta_path`, so it sees every import. A name
+//! the interpreter provides itself keeps priority over a packed copy: for a
+//! name that is both packed and built in (`sys.builtin_module_names`) or
+//! frozen (`_imp.is_frozen`), `find_spec` returns what `BuiltinImporter` or
+//! `FrozenImporter` finds. Built-in and frozen names are recorded once, when
+//! the finder is created or a container is indexed. A name that is not
+//! packed returns `None` at the cost of one ordered-map lookup, and the
+//! importers after this one carry on.
+//!
+//! # Threads
+//!
+//! The index is an immutable [`PythonResourcesState`] behind an `Arc`. Each
+//! call takes the read lock only to clone the `Arc`, and releases it before
+//! calling into Python; adding a container builds a new state and swaps it
+//! in under the write lock, again without calling Python while holding it.
+//! So no Rust lock is ever held across a call that could wait for the GIL
+//! or an import lock, and concurrent imports cannot deadlock on the finder.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+use super::loading::{self, Runtime};
+use super::paths;
+use crate::resources::{Container, ContainerError, PythonResourcesState};
+
+/// A meta path finder and loader that imports Python modules from packed
+/// resources containers.
+///
+/// Created and put first on `sys.meta_path` by the interpreter when
+/// `oxidized_importer` is enabled; Python code can also create one
+/// (`oxidized_importer.OxidizedFinder()`) and index containers into it with
+/// `index_file_memory_mapped(path)` or `index_bytes(data)`.
+#[pyclass(frozen, module = "oxidized_importer")]
+pub struct OxidizedFinder {
+    state: RwLock<Arc<PythonResourcesState>>,
+    /// `sys.flags.optimize` when the finder was created: which bytecode to use.
+    optimize: u8,
+    runtime: Runtime,
+}
+
+impl OxidizedFinder {
+    /// A finder over `state`, whose built-in and frozen names are filled in
+    /// from the running interpreter.
+    pub(crate) fn with_state(py: Python<'_>, mut state: PythonResourcesState) -> PyResult<Self> {
+        let runtime = Runtime::load(py)?;
+        let sys = py.import("sys")?;
+        let builtin: Vec<String> = sys.getattr("builtin_module_names")?.extract()?;
+        state.set_builtin_modules(builtin);
+        let names: Vec<String> = state.entries().map(|(name, _)| name.to_owned()).collect();
+        state.add_frozen_modules(frozen_among(py, &runtime, names)?);
+        let optimize: i64 = sys.getattr("flags")?.getattr("optimize")?.extract()?;
+        Ok(OxidizedFinder {
+            state: RwLock::new(Arc::new(state)),
+            optimize: optimize.clamp(0, 2) as u8,
+            runtime,
+        })
+    }
+
+    /// The current index. The lock is held only to clone the `Arc`.
+    pub(crate) fn state(&self) -> Arc<PythonResourcesState> {
+        Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Indexes `container` after the containers already present.
+    fn add_container(
+        &self,
+        py: Python<'_>,
+        description: String,
+        container: Container<'static>,
+    ) -> PyResult<usize> {
+        // Ask Python which names are frozen before taking the lock.
+        let names: Vec<String> = container
+            .summaries()
+            .map(|summary| summary.name.to_owned())
+            .collect();
+        let frozen = frozen_among(py, &self.runtime, names)?;
+        let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let mut state = PythonResourcesState::clone(&guard);
+        let added = state.index_container(description, container);
+        state.add_frozen_modules(frozen);
+        *guard = Arc::new(state);
+        Ok(added)
+    }
+}
+
+/// The names among `names` that the interpreter has frozen into itself.
+fn frozen_among(py: Python<'_>, runtime: &Runtime, names: Vec<String>) -> PyResult<Vec<String>> {
+    let is_frozen = runtime.is_frozen.bind(py);
+    let mut frozen = Vec::new();
+    for name in names {
+        if is_frozen.call1((name.as_str(),))?.is_truthy()? {
+            frozen.push(name);
+        }
+    }
+    Ok(frozen)
+}
+
+#[pymethods]
+impl OxidizedFinder {
+    /// `OxidizedFinder(origin=None)`: an empty finder whose virtual paths are
+    /// rooted at `origin` (default: the executable's directory).
+    #[new]
+    #[pyo3(signature = (origin = None))]
+    fn py_new(py: Python<'_>, origin: Option<PathBuf>) -> PyResult<Self> {
+        let origin = match origin {
+            Some(origin) => origin,
+            None => std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(PathBuf::from))
+                .ok_or_else(|| PyOSError::new_err("cannot determine the executable's directory"))?,
+        };
+        OxidizedFinder::with_state(py, PythonResourcesState::new(origin))
+    }
+
+    /// `importlib.abc.MetaPathFinder.find_spec`: a `ModuleSpec` for a packed
+    /// module (loader: this finder), the built-in or frozen spec for a name
+    /// the interpreter provides, `None` otherwise.
+    #[pyo3(signature = (fullname, path = None, target = None))]
+    fn find_spec<'py>(
+        slf: &Bound<'py, Self>,
+        fullname: &str,
+        path: Option<Bound<'py, PyAny>>,
+        target: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let py = slf.py();
+        let finder = slf.get();
+        let state = finder.state();
+        let Some(found) = state.get(fullname) else {
+            return Ok(None);
+        };
+        let delegate = if state.is_builtin(fullname) {
+            Some(&finder.runtime.builtin_importer)
+        } else if state.is_frozen(fullname) {
+            Some(&finder.runtime.frozen_importer)
+        } else {
+            None
+        };
+        if let Some(importer) = delegate {
+            let spec = importer
+                .bind(py)
+                .call_method1("find_spec", (fullname, &path, &target))?;
+            if !spec.is_none() {
+                return Ok(Some(spec));
+            }
+        }
+        if !found.entry.is_python_module() {
+            // Extension modules and shared libraries are not loaded from
+            // packed resources yet: let the importers after this one try.
+            return Ok(None);
+        }
+        let is_package = found.entry.is_package();
+        let origin = loading::module_file(&state, fullname, &found);
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("origin", origin.as_deref())?;
+        kwargs.set_item("is_package", is_package)?;
+        let spec = finder
+            .runtime
+            .module_spec
+            .bind(py)
+            .call((fullname, slf), Some(&kwargs))?;
+        if origin.is_some() {
+            spec.setattr("has_location", true)?;
+        }
+        if is_package {
+            let directory = paths::package_directory(state.origin(), fullname);
+            spec.setattr(
+                "submodule_search_locations",
+                PyList::new(py, [directory.as_os_str()])?,
+            )?;
+        }
+        Ok(Some(spec))
+    }
+
+    /// `importlib.abc.Loader.create_module`: `None`, for the default module
+    /// creation.
+    fn create_module(&self, _spec: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
+        None
+    }
+
+    /// `importlib.abc.Loader.exec_module`: runs the module's code in its
+    /// namespace.
+    fn exec_module(&self, module: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = module.py();
+        let spec = module.getattr("__spec__")?;
+        let name: String = if spec.is_none() {
+            module.getattr("__name__")?.extract()?
+        } else {
+            spec.getattr("name")?.extract()?
+        };
+        let state = self.state();
+        let Some(code) = loading::code_object(py, &self.runtime, &state, &name, self.optimize)?
+        else {
+            return Ok(());
+        };
+        let namespace = module.getattr("__dict__")?;
+        self.runtime.exec(py, &code, &namespace)
+    }
+
+    /// `importlib.abc.InspectLoader.get_code`: the module's code object
+    /// (`None` for a namespace package).
+    fn get_code<'py>(
+        &self,
+        py: Python<'py>,
+        fullname: &str,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let state = self.state();
+        loading::code_object(py, &self.runtime, &state, fullname, self.optimize)
+    }
+
+    /// `importlib.abc.InspectLoader.get_source`: the decoded source, or
+    /// `None` when only bytecode was packed.
+    fn get_source<'py>(
+        &self,
+        py: Python<'py>,
+        fullname: &str,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let state = self.state();
+        loading::source_text(py, &state, fullname)
+    }
+
+    /// `importlib.abc.InspectLoader.is_package`.
+    fn is_package(&self, py: Python<'_>, fullname: &str) -> PyResult<bool> {
+        let state = self.state();
+        Ok(loading::python_module(py, &state, fullname)?
+            .entry
+            .is_package())
+    }
+
+    /// `importlib.abc.ExecutionLoader.get_filename`: the module's virtual
+    /// path.
+    fn get_filename(&self, py: Python<'_>, fullname: &str) -> PyResult<OsString> {
+        let state = self.state();
+        let found = loading::python_module(py, &state, fullname)?;
+        loading::module_file(&state, fullname, &found).ok_or_else(|| {
+            loading::import_error(
+                py,
+                fullname,
+                None,
+                format!("'{fullname}' is a namespace package and has no file"),
+            )
+        })
+    }
+
+    /// `importlib.abc.MetaPathFinder.invalidate_caches`: nothing to do, the
+    /// index does not change behind the finder's back.
+    fn invalidate_caches(&self) {}
+
+    /// For `pkgutil.iter_modules()`: `(name, ispkg)` for every packed
+    /// top-level module, sorted, names prefixed with `prefix`.
+    #[pyo3(signature = (prefix = ""))]
+    fn iter_modules<'py>(
+        &self,
+        py: Python<'py>,
+        prefix: &str,
+    ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let state = self.state();
+        loading::top_level_modules(py, &state, prefix)
+    }
+
+    /// Indexes a container held in a bytes-like object (copied) after the
+    /// containers already indexed. Returns how many names it added.
+    fn index_bytes(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let bytes: Vec<u8> = pyo3::buffer::PyBuffer::<u8>::get(data)?.to_vec(py)?;
+        let description = format!("in-memory container ({} bytes)", bytes.len());
+        let container =
+            Container::from_owned(bytes).map_err(|error| index_error(&description, error))?;
+        self.add_container(py, description, container)
+    }
+
+    /// Memory-maps the container file `path` and indexes it after the
+    /// containers already indexed. Returns how many names it added.
+    fn index_file_memory_mapped(&self, py: Python<'_>, path: PathBuf) -> PyResult<usize> {
+        let source = crate::resources::PackedResourcesSource::MemoryMappedPath(path);
+        let description = source.description();
+        let container =
+            Container::open_static(&source).map_err(|error| index_error(&description, error))?;
+        self.add_container(py, description, container)
+    }
+
+    /// The directory virtual module paths are rooted at: the executable's
+    /// directory.
+    #[getter]
+    fn origin(&self) -> OsString {
+        self.state().origin().as_os_str().to_owned()
+    }
+
+    /// The path prefix below which packed modules have their virtual paths
+    /// (`__file__`, `__path__` entries); the same as `origin`.
+    #[getter]
+    fn path_hook_base_str(&self) -> OsString {
+        self.state().origin().as_os_str().to_owned()
+    }
+
+    fn __repr__(&self) -> String {
+        let state = self.state();
+        format!(
+            "<OxidizedFinder: {} names from {} container(s)>",
+            state.len(),
+            state.sources().len()
+        )
+    }
+}
+
+fn index_error(description: &str, error: ContainerError) -> PyErr {
+    let message = format!("cannot index packed resources {description}: {error}");
+    match error {
+        ContainerError::Open { .. } | ContainerError::Map { .. } => PyOSError::new_err(message),
+        _ => PyValueError::new_err(message),
+    }
+}

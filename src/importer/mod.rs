@@ -1,0 +1,74 @@
+//! The packed-resources importer: imports Python modules from verified
+//! containers (see [`crate::resources`]) instead of the filesystem.
+//!
+//! [`OxidizedFinder`] is a pyo3 class implementing importlib's meta path
+//! finder and loader protocols over a [`PythonResourcesState`], the index of
+//! every container the interpreter was configured with. The interpreter
+//! creates one between CPython's core and main initialisation phases and
+//! puts it first on `sys.meta_path`, so even `encodings`, which the main
+//! phase imports, comes from packed resources (see [`crate::technotes`] for
+//! the resulting `sys.meta_path` layouts).
+//!
+//! The class lives in the built-in module `oxidized_importer`, registered on
+//! the interpreter's inittab before initialisation, so `import
+//! oxidized_importer` works in every interpreter this crate creates, whether
+//! or not the importer was installed:
+//!
+//! ```python
+//! import oxidized_importer, sys
+//! finder = oxidized_importer.OxidizedFinder()
+//! finder.index_file_memory_mapped("/opt/app/plugins.pyembed")
+//! sys.meta_path.insert(0, finder)
+//! ```
+//!
+//! What it serves today: Python modules and packages (bytecode for the
+//! interpreter's optimisation level, compiled from packed source when that
+//! level is missing), namespace packages, `get_source` for tracebacks and
+//! `inspect`, and `pkgutil.iter_modules()` for top-level modules. Extension
+//! modules, `importlib.resources`, `importlib.metadata` and a path hook for
+//! `pkgutil` over packages are not served yet: `find_spec` returns `None`
+//! for packed extension modules, leaving them to the importers after it.
+//!
+//! [`PythonResourcesState`]: crate::resources::PythonResourcesState
+
+mod finder;
+mod loading;
+mod paths;
+
+pub use finder::OxidizedFinder;
+
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::resources::PythonResourcesState;
+
+/// The built-in module `oxidized_importer`.
+#[pymodule]
+pub(crate) mod oxidized_importer {
+    #[pymodule_export]
+    use super::OxidizedFinder;
+}
+
+unsafe extern "C" {
+    /// The entry point `#[pymodule]` generates for `oxidized_importer`.
+    fn PyInit_oxidized_importer() -> *mut pyo3::ffi::PyObject;
+}
+
+/// The `PyInit_*` function of `oxidized_importer`, for the inittab.
+pub(crate) fn module_init_function() -> unsafe extern "C" fn() -> *mut pyo3::ffi::PyObject {
+    PyInit_oxidized_importer
+}
+
+/// Creates an [`OxidizedFinder`] over `state` and inserts it at
+/// `sys.meta_path[0]`.
+///
+/// Called between the core and main phases of initialisation; everything it
+/// uses is built in or frozen.
+pub(crate) fn install(py: Python<'_>, state: PythonResourcesState) -> PyResult<()> {
+    let finder = Bound::new(py, OxidizedFinder::with_state(py, state)?)?;
+    let meta_path = py
+        .import("sys")?
+        .getattr("meta_path")?
+        .cast_into::<PyList>()?;
+    meta_path.insert(0, finder)
+}

@@ -1,0 +1,327 @@
+//! [`PythonResourcesState`]: one index over every container an importer
+//! serves.
+//!
+//! An application may load several containers (the standard library, the
+//! application, a plug-in added at run time). The importer asks one question
+//! per `import` — *which container holds this name, and what is it?* — and
+//! this index answers it with a single ordered-map lookup instead of a binary
+//! search per container. Containers are indexed in order and **an earlier
+//! container wins**: a name already indexed is not replaced by a later one,
+//! so the configuration's order is the priority order.
+//!
+//! The state also records which module names the interpreter provides
+//! itself — built in (`sys.builtin_module_names`) or frozen — because those
+//! take priority over anything packed. Computing them needs the running
+//! interpreter, so the importer supplies them; this module never calls
+//! Python.
+//!
+//! Every container is held as `Arc<Container<'static>>`
+//! ([`Container::open_static`]): the importer is a Python object that can
+//! outlive the configuration it was built from, so it must own its bytes (a
+//! memory map, a copy) or borrow only what lives as long as the process (the
+//! executable's image).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Container, ContainerError, DataField, PackedResourcesSource, ResourceFlags, Tier};
+
+/// The importer's view of all its containers: which container holds each
+/// name, and which names the interpreter provides itself.
+///
+/// Cloning is cheap in containers (they are shared) and copies the name
+/// index; the importer clones to add a container while other threads keep
+/// reading the previous state.
+#[derive(Clone, Debug)]
+pub struct PythonResourcesState {
+    origin: PathBuf,
+    sources: Vec<IndexedSource>,
+    names: BTreeMap<Box<str>, IndexEntry>,
+    builtin_modules: BTreeSet<String>,
+    frozen_modules: BTreeSet<String>,
+}
+
+/// One indexed container and a description of where it came from.
+#[derive(Clone, Debug)]
+pub struct IndexedSource {
+    description: String,
+    container: Arc<Container<'static>>,
+}
+
+impl IndexedSource {
+    /// Where the container came from: a file path, or a description of the
+    /// memory it was read from. Error messages name it.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The container.
+    pub fn container(&self) -> &Container<'static> {
+        &self.container
+    }
+
+    /// A shared handle to the container, for keeping it alive elsewhere.
+    pub fn shared_container(&self) -> Arc<Container<'static>> {
+        Arc::clone(&self.container)
+    }
+}
+
+/// Where a name is and what it is, without reading its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Position of the container in [`PythonResourcesState::sources`].
+    pub source: usize,
+    /// The tier its data is stored in.
+    pub tier: Tier,
+    /// Its `is_*` flags.
+    pub flags: ResourceFlags,
+}
+
+impl IndexEntry {
+    /// A Python module or package (including namespace packages).
+    pub fn is_python_module(&self) -> bool {
+        self.flags.contains(ResourceFlags::PYTHON_MODULE)
+    }
+
+    /// A package: regular or namespace.
+    pub fn is_package(&self) -> bool {
+        self.flags.contains(ResourceFlags::PYTHON_PACKAGE)
+            || self.flags.contains(ResourceFlags::NAMESPACE_PACKAGE)
+    }
+
+    /// A namespace package: a package without `__init__`.
+    pub fn is_namespace_package(&self) -> bool {
+        self.flags.contains(ResourceFlags::NAMESPACE_PACKAGE)
+    }
+
+    /// An extension module (a shared library to load).
+    pub fn is_extension_module(&self) -> bool {
+        self.flags.contains(ResourceFlags::EXTENSION_MODULE)
+    }
+
+    /// Anything importable: a Python module, package or extension module.
+    pub fn is_module(&self) -> bool {
+        self.is_python_module() || self.is_extension_module()
+    }
+}
+
+/// A name found in the index, with the container that holds it.
+#[derive(Clone, Copy, Debug)]
+pub struct Found<'s> {
+    /// What and where it is.
+    pub entry: IndexEntry,
+    /// The container holding it.
+    pub source: &'s IndexedSource,
+}
+
+impl PythonResourcesState {
+    /// An empty index. `origin` is the directory virtual module paths
+    /// (`__file__`) are rooted at: the executable's directory.
+    pub fn new(origin: impl Into<PathBuf>) -> PythonResourcesState {
+        PythonResourcesState {
+            origin: origin.into(),
+            sources: Vec::new(),
+            names: BTreeMap::new(),
+            builtin_modules: BTreeSet::new(),
+            frozen_modules: BTreeSet::new(),
+        }
+    }
+
+    /// The directory virtual module paths are rooted at.
+    pub fn origin(&self) -> &Path {
+        &self.origin
+    }
+
+    /// Opens `source` ([`Container::open_static`]) and indexes it after the
+    /// containers already present. Returns how many names it added (names an
+    /// earlier container already holds are not).
+    pub fn index_source(
+        &mut self,
+        source: &PackedResourcesSource<'_>,
+    ) -> Result<usize, ContainerError> {
+        let container = Container::open_static(source)?;
+        Ok(self.index_container(source.description(), container))
+    }
+
+    /// Indexes an open container after those already present, under
+    /// `description` (used in error messages). Returns how many names it
+    /// added.
+    pub fn index_container(
+        &mut self,
+        description: impl Into<String>,
+        container: Container<'static>,
+    ) -> usize {
+        let source = self.sources.len();
+        let mut added = 0;
+        for summary in container.summaries() {
+            if self.names.contains_key(summary.name) {
+                continue;
+            }
+            let entry = IndexEntry {
+                source,
+                tier: summary.tier,
+                flags: summary.flags,
+            };
+            self.names.insert(summary.name.into(), entry);
+            added += 1;
+        }
+        self.sources.push(IndexedSource {
+            description: description.into(),
+            container: Arc::new(container),
+        });
+        added
+    }
+
+    /// The indexed containers, in priority order.
+    pub fn sources(&self) -> &[IndexedSource] {
+        &self.sources
+    }
+
+    /// The entry for `name`, if any container holds it.
+    pub fn get(&self, name: &str) -> Option<Found<'_>> {
+        let entry = *self.names.get(name)?;
+        let source = self.sources.get(entry.source)?;
+        Some(Found { entry, source })
+    }
+
+    /// One verified field of `name` (see [`Container::data`]); `Ok(None)` if
+    /// no container holds the name or the resource lacks the field.
+    pub fn data(&self, name: &str, field: DataField) -> Result<Option<&[u8]>, ContainerError> {
+        match self.get(name) {
+            Some(found) => found.source.container().data(name, field),
+            None => Ok(None),
+        }
+    }
+
+    /// Every indexed name and its entry, sorted by name.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, IndexEntry)> + '_ {
+        self.names.iter().map(|(name, entry)| (&**name, *entry))
+    }
+
+    /// Number of indexed names.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Records the interpreter's built-in module names
+    /// (`sys.builtin_module_names`), replacing any recorded before.
+    pub fn set_builtin_modules<I, S>(&mut self, names: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.builtin_modules = names.into_iter().map(Into::into).collect();
+    }
+
+    /// Records module names that the interpreter has frozen into itself.
+    ///
+    /// CPython 3.11 offers no list of its frozen modules (it asks
+    /// `_imp.is_frozen(name)` one name at a time), so the importer records
+    /// the indexed names for which that answer is yes.
+    pub fn add_frozen_modules<I, S>(&mut self, names: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.frozen_modules
+            .extend(names.into_iter().map(Into::into));
+    }
+
+    /// Whether `name` is a built-in module of the interpreter.
+    pub fn is_builtin(&self, name: &str) -> bool {
+        self.builtin_modules.contains(name)
+    }
+
+    /// Whether `name` was recorded as frozen into the interpreter.
+    pub fn is_frozen(&self, name: &str) -> bool {
+        self.frozen_modules.contains(name)
+    }
+
+    /// The recorded built-in module names, sorted.
+    pub fn builtin_modules(&self) -> impl Iterator<Item = &str> + '_ {
+        self.builtin_modules.iter().map(String::as_str)
+    }
+
+    /// The recorded frozen module names, sorted.
+    pub fn frozen_modules(&self) -> impl Iterator<Item = &str> + '_ {
+        self.frozen_modules.iter().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use python_packed_resources::Resource;
+
+    use super::*;
+    use crate::resources::{ContainerWriter, WriteOptions};
+
+    fn container(modules: &[(&'static str, &'static [u8])]) -> Container<'static> {
+        let mut writer = ContainerWriter::new(WriteOptions::default());
+        for (name, bytecode) in modules {
+            let resource = Resource {
+                name: Cow::Borrowed(*name),
+                is_python_module: true,
+                is_python_package: !name.contains('.') && name.starts_with("pkg"),
+                in_memory_bytecode: Some(Cow::Borrowed(*bytecode)),
+                ..Resource::default()
+            };
+            writer.add(resource, Tier::Raw).unwrap();
+        }
+        Container::from_owned(writer.write().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn earlier_containers_win() {
+        let mut state = PythonResourcesState::new("/opt/app");
+        let first = container(&[("a", b"first a"), ("pkg", b"first pkg")]);
+        let second = container(&[("a", b"second a"), ("b", b"second b")]);
+        assert_eq!(state.index_container("first", first), 2);
+        assert_eq!(state.index_container("second", second), 1);
+        assert_eq!(state.len(), 3);
+        assert_eq!(
+            state.data("a", DataField::Bytecode).unwrap(),
+            Some(&b"first a"[..])
+        );
+        assert_eq!(
+            state.data("b", DataField::Bytecode).unwrap(),
+            Some(&b"second b"[..])
+        );
+        let found = state.get("b").unwrap();
+        assert_eq!(found.source.description(), "second");
+        assert_eq!(found.entry.source, 1);
+        assert!(state.get("pkg").unwrap().entry.is_package());
+        assert!(!state.get("a").unwrap().entry.is_package());
+        assert!(state.get("missing").is_none());
+        assert_eq!(state.data("missing", DataField::Source).unwrap(), None);
+        let names: Vec<_> = state.entries().map(|(name, _)| name).collect();
+        assert_eq!(names, ["a", "b", "pkg"]);
+    }
+
+    #[test]
+    fn builtin_and_frozen_names_are_recorded() {
+        let mut state = PythonResourcesState::new("/");
+        state.set_builtin_modules(["sys", "_io"]);
+        state.add_frozen_modules(["os"]);
+        state.add_frozen_modules(["stat".to_string()]);
+        assert!(state.is_builtin("sys") && !state.is_builtin("os"));
+        assert!(state.is_frozen("os") && state.is_frozen("stat"));
+        assert_eq!(state.frozen_modules().collect::<Vec<_>>(), ["os", "stat"]);
+    }
+
+    #[test]
+    fn a_missing_file_fails_to_index() {
+        let mut state = PythonResourcesState::new("/");
+        let source = PackedResourcesSource::MemoryMappedPath("/nonexistent/c.pyembed".into());
+        let error = state.index_source(&source).unwrap_err();
+        assert!(matches!(error, ContainerError::Open { .. }), "{error}");
+        assert!(state.sources().is_empty());
+    }
+}
