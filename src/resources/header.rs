@@ -105,6 +105,14 @@ impl HeaderFlags {
         self.0 & other.0 == other.0
     }
 
+    /// The names of the set flags (`tier1`, `dictionary`), in bit order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        [(Self::TIER1, "tier1"), (Self::DICTIONARY, "dictionary")]
+            .into_iter()
+            .filter(move |(flag, _)| self.contains(*flag))
+            .map(|(_, name)| name)
+    }
+
     /// The union of both sets of flags.
     pub const fn union(self, other: HeaderFlags) -> HeaderFlags {
         HeaderFlags(self.0 | other.0)

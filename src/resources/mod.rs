@@ -96,3 +96,12 @@ pub use writer::{
     ContainerWriter, DEFAULT_COMPRESSION_LEVEL, DEFAULT_DICTIONARY_SIZE, DEFAULT_GROUP_TARGET_SIZE,
     DictionaryPolicy, WriteOptions, write_container,
 };
+
+mod audit;
+mod diff;
+
+pub use audit::{Audit, DamagedResource, ResourceFailure};
+pub use diff::{
+    Blob, Change, ContainerDiff, LayoutChange, LayoutValue, ResourceChange, ResourceEntry,
+    ValueChange, diff,
+};

@@ -239,6 +239,37 @@ impl ResourceFlags {
         })
     }
 
+    /// The names of the set flags, as the `Resource` fields they mirror
+    /// (`is_python_module`, …, `file_executable`), in bit order.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        const NAMES: [&str; 9] = [
+            "is_python_module",
+            "is_python_builtin_extension_module",
+            "is_python_frozen_module",
+            "is_python_extension_module",
+            "is_shared_library",
+            "is_utf8_filename_data",
+            "is_python_package",
+            "is_python_namespace_package",
+            "file_executable",
+        ];
+        NAMES
+            .into_iter()
+            .enumerate()
+            .filter(move |(bit, _)| self.0 & (1 << bit) != 0)
+            .map(|(_, name)| name)
+    }
+
+    /// The flags set in `self` but not in `other`.
+    pub const fn difference(self, other: ResourceFlags) -> ResourceFlags {
+        ResourceFlags(self.0 & !other.0)
+    }
+
+    /// Whether no flag is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     pub(crate) fn insert(&mut self, other: ResourceFlags) {
         self.0 |= other.0;
     }
@@ -282,6 +313,49 @@ pub enum DataField {
 }
 
 impl DataField {
+    /// Every field, in the order tools list them.
+    pub const ALL: [DataField; 7] = [
+        DataField::Source,
+        DataField::Bytecode,
+        DataField::BytecodeOpt1,
+        DataField::BytecodeOpt2,
+        DataField::ExtensionModule,
+        DataField::SharedLibrary,
+        DataField::FileData,
+    ];
+
+    /// A short, stable name for output: `source`, `bytecode`,
+    /// `bytecode_opt1`, `bytecode_opt2`, `extension_module`,
+    /// `shared_library`, `file_data`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DataField::Source => "source",
+            DataField::Bytecode => "bytecode",
+            DataField::BytecodeOpt1 => "bytecode_opt1",
+            DataField::BytecodeOpt2 => "bytecode_opt2",
+            DataField::ExtensionModule => "extension_module",
+            DataField::SharedLibrary => "shared_library",
+            DataField::FileData => "file_data",
+        }
+    }
+
+    /// The bytes of this field in `resource`, if it has them.
+    pub fn of<'r, X>(self, resource: &'r Resource<'_, X>) -> Option<&'r [X]>
+    where
+        [X]: ToOwned<Owned = Vec<X>>,
+    {
+        let field = match self {
+            DataField::Source => &resource.in_memory_source,
+            DataField::Bytecode => &resource.in_memory_bytecode,
+            DataField::BytecodeOpt1 => &resource.in_memory_bytecode_opt1,
+            DataField::BytecodeOpt2 => &resource.in_memory_bytecode_opt2,
+            DataField::ExtensionModule => &resource.in_memory_extension_module_shared_library,
+            DataField::SharedLibrary => &resource.in_memory_shared_library,
+            DataField::FileData => &resource.file_data_embedded,
+        };
+        field.as_deref()
+    }
+
     pub(crate) fn code(self) -> u8 {
         match self {
             DataField::Source => code::SOURCE,
