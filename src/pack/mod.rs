@@ -13,4 +13,5 @@ pub mod policy;
 pub mod resolve;
 pub mod scan;
 pub mod target;
+pub mod unpack;
 pub mod wheel;
