@@ -86,7 +86,34 @@
 //! println!("cargo::rustc-link-arg-bins=-Wl,--export-dynamic");
 //! ```
 //!
-//! [`technotes`] explains how initialisation works and why.
+//! # Importing from packed resources
+//!
+//! `pyembed pack` turns the standard library and an application into one
+//! container file ([`resources`] describes the format). With
+//! `oxidized_importer` on, the interpreter imports from it through
+//! [`OxidizedFinder`], put first on `sys.meta_path` before the standard
+//! library is first touched; with `filesystem_importer` off as well, nothing
+//! is imported from `sys.path` and no Python installation is needed:
+//!
+//! ```no_run
+//! use pyembed::{MainPythonInterpreter, OxidizedPythonInterpreterConfig, PackedResourcesSource};
+//!
+//! let mut config = OxidizedPythonInterpreterConfig::default();
+//! config.interpreter_config.parse_argv = Some(false);
+//! config.oxidized_importer = true;
+//! config.filesystem_importer = false;
+//! // `$ORIGIN` is the executable's directory. A container compiled in with
+//! // `include_bytes!` works too: `PackedResourcesSource::Memory(BYTES)`.
+//! config.packed_resources = vec![PackedResourcesSource::MemoryMappedPath(
+//!     "$ORIGIN/app.pyembed".into(),
+//! )];
+//! let interpreter = MainPythonInterpreter::new(config)?;
+//! interpreter.with_gil(|py| py.run(c"import json; print(json.__file__)", None, None))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`technotes`] explains how initialisation works and why, and how the
+//! importer is injected.
 //!
 //! [pyo3]: https://pyo3.rs
 

@@ -112,3 +112,132 @@
 //! `/lib/terminfo` and `/usr/share/terminfo`; Red Hat and most others in
 //! `/usr/share/terminfo`) and sets `TERMINFO_DIRS` unless the user already
 //! did. `tcl_library` sets `TCL_LIBRARY` for a bundled Tcl.
+//!
+//! # The packed-resources importer
+//!
+//! With `oxidized_importer`, `new()` opens every `packed_resources` source
+//! before CPython starts (a file is memory-mapped; each container's header,
+//! index and tier-0 index are verified, so a missing or damaged file is a
+//! `PackedResources` error and the process may try again) and indexes them
+//! into one [`PythonResourcesState`](crate::resources::PythonResourcesState):
+//! a name → (container, flags) map in which the first source listing a name
+//! wins. Between the core and main phases, `install_importers` wraps the
+//! index in an `oxidized_importer.OxidizedFinder` (a pyo3 class; the module
+//! is built in, registered on the inittab before initialisation) and inserts
+//! it at `sys.meta_path[0]`. The main phase then imports `encodings`
+//! through it.
+//!
+//! ## The resulting import machinery
+//!
+//! | `oxidized_importer` | `filesystem_importer` | `sys.meta_path` after `new()` |
+//! |---|---|---|
+//! | off | on  | `BuiltinImporter`, `FrozenImporter`, `PathFinder` |
+//! | off | off | `BuiltinImporter`, `FrozenImporter` |
+//! | on  | on  | `OxidizedFinder`, `BuiltinImporter`, `FrozenImporter`, `PathFinder` |
+//! | on  | off | `OxidizedFinder`, `BuiltinImporter`, `FrozenImporter` |
+//!
+//! `sys.path_hooks` is CPython's in all four: `zipimporter` and
+//! `FileFinder.path_hook(...)` (no packed-resources path hook exists yet).
+//! With the filesystem importer off the hooks stay but nothing consults
+//! them for imports; `pkgutil.iter_modules()` still lists what they find on
+//! `sys.path`, which with `home` set to the origin is usually nothing.
+//!
+//! How the layouts come about: `PathFinder` is installed by the main phase
+//! (`_install_external_importers`), after the finder; with the filesystem
+//! importer off, `after_main` removes it again. The main phase therefore
+//! runs with `PathFinder` present in every layout, but with `oxidized_importer`
+//! on and `filesystem_importer` off, `resolve()` has set `home` to the origin,
+//! so `sys.path` names directories below the origin that normally do not
+//! exist, and everything the main phase imports comes from the containers.
+//! If they lack the standard library, the main phase fails with CPython's
+//! "failed to get the Python codec of the filesystem encoding", to which
+//! `new()` adds a hint saying so. With both importers on, `home` stays
+//! unset: a name that is packed comes from the container, anything else
+//! from the installed standard library or `sys.path`.
+//!
+//! `site` runs after this crate's set-up order is fixed and may add finders
+//! of its own: setuptools' `distutils-precedence.pth` in a system
+//! site-packages directory inserts `DistutilsMetaFinder` at
+//! `sys.meta_path[0]`, ahead of `OxidizedFinder`. It only answers for
+//! `distutils`, so the order of everything else is unchanged; code looking
+//! for the finder should search `sys.meta_path` by type, not take index 0.
+//!
+//! ## Which importer wins
+//!
+//! Built in, then frozen, then packed, then the filesystem. The finder sees
+//! every import first; for a name that is packed *and* built in
+//! (`sys.builtin_module_names`) or frozen (`_imp.is_frozen`, asked once per
+//! indexed name when the finder is created — CPython 3.11 has no list of
+//! its frozen modules to read), it returns what `BuiltinImporter` or
+//! `FrozenImporter` finds. So `os`, `codecs`, `io`, `abc`, `site`, `stat`,
+//! `posixpath` and the other modules CPython 3.11 freezes keep coming from
+//! the interpreter image even though the standard library container holds
+//! them; with `-X frozen_modules=off` they come from the container. Packed
+//! extension modules are not loaded yet: the finder returns `None` for them,
+//! so with the filesystem importer on they load from disk, and off they are
+//! missing (and with them `contextvars`, hence `asyncio`, and `ssl`,
+//! `ctypes`, `sqlite3`, `lzma`, `bz2`, the CJK codecs, ...).
+//!
+//! ## Paths, source lines and tracebacks
+//!
+//! A packed module gets the path it would have if the container were
+//! unpacked next to the executable: `__file__` and `__spec__.origin` are
+//! `<origin>/pkg/mod.py` (`.../pkg/__init__.py` for a package,
+//! `has_location` true), a package's `__path__` is `[<origin>/pkg]`, and a
+//! namespace package has a `__path__` but no file. The packer stores the
+//! relative `pkg/mod.py` as `co_filename`; the loader rewrites it to the
+//! absolute path with `_imp._fix_co_filename` as it loads the code.
+//!
+//! Those files do not exist, so `linecache` falls back to the module's
+//! `__loader__.get_source(name)` (its `lazycache`), which returns the
+//! packed source decoded by PEP 263 rules. `traceback`, `inspect.getsource`,
+//! `pdb`, `logging` and `unittest` therefore show source lines when sources
+//! are packed. CPython's *C* traceback printer, used by the default
+//! `sys.excepthook`, reads files only (zipimported modules have the same
+//! problem), so with the importer installed `sys.excepthook` is replaced,
+//! unless something already replaced it, by a function printing with the
+//! `traceback` module (falling back to `sys.__excepthook__` if that fails):
+//! an uncaught exception shows its source lines. `threading.excepthook` and
+//! `sys.unraisablehook` still print in C, without them.
+//!
+//! Module code runs through `importlib._bootstrap._call_with_frames_removed`,
+//! as CPython's own loaders do, so CPython trims the import machinery's
+//! frames from the traceback of an exception raised while a module
+//! executes.
+//!
+//! ## Bytes, lifetimes and verification
+//!
+//! `get_code` takes the bytecode for `sys.flags.optimize`. The container
+//! returns it as a verified `&[u8]` borrowing from the container: the
+//! chunks it lies in are hashed (once each) and compared with the index
+//! first, so damaged bytes become an `ImportError` naming the module, the
+//! container, the region and both SHA-256 digests, and never reach
+//! `marshal`. The slice goes straight to `PyMarshal_ReadObjectFromString`
+//! (`pyo3::marshal::loads`), which copies what it needs into new objects and
+//! keeps no reference, so no Python object ever points into the container.
+//! If the container has no bytecode for that level but has the source, the
+//! source is compiled; with neither, the `ImportError` names the module and
+//! the level.
+//!
+//! The finder is a Python object: nothing stops it from outliving the
+//! configuration it was built from (`mem::forget` of the interpreter is
+//! safe, and Python keeps running). So it holds only `'static` containers,
+//! each in an `Arc` that every call clones for its duration:
+//! `Container::open_static` memory-maps a file (the mapping is owned), and
+//! for a `PackedResourcesSource::Memory` slice asks the dynamic linker
+//! whether the bytes lie in a non-writable segment of the main executable
+//! (`include_bytes!` data does), which is mapped, unchanged, until the
+//! process exits; only then is the slice used as `&'static [u8]`. Any other
+//! memory is copied once, since nothing would keep it alive. Python code
+//! can index more containers (`index_file_memory_mapped`, `index_bytes`,
+//! which copies).
+//!
+//! ## Threads
+//!
+//! The index is immutable. A call takes the finder's read lock only to
+//! clone the `Arc` of the current index and releases it before doing
+//! anything else; indexing another container builds a new index and swaps
+//! it in under the write lock. No Rust lock is held while calling into
+//! Python, so the finder cannot take part in a deadlock with the GIL or
+//! importlib's per-module locks. Tier-1 groups are decompressed once behind
+//! a `OnceLock` while the calling thread holds the GIL.

@@ -56,8 +56,9 @@ pub struct OxidizedFinder {
 
 impl OxidizedFinder {
     /// A finder over `state`, whose built-in and frozen names are filled in
-    /// from the running interpreter.
-    pub(crate) fn with_state(py: Python<'_>, mut state: PythonResourcesState) -> PyResult<Self> {
+    /// from the running interpreter. Put it on `sys.meta_path` (with
+    /// `Bound::new`) to use it.
+    pub fn new(py: Python<'_>, mut state: PythonResourcesState) -> PyResult<Self> {
         let runtime = Runtime::load(py)?;
         let sys = py.import("sys")?;
         let builtin: Vec<String> = sys.getattr("builtin_module_names")?.extract()?;
@@ -72,8 +73,9 @@ impl OxidizedFinder {
         })
     }
 
-    /// The current index. The lock is held only to clone the `Arc`.
-    pub(crate) fn state(&self) -> Arc<PythonResourcesState> {
+    /// The current index: the containers and names this finder serves. The
+    /// lock is held only to clone the `Arc`.
+    pub fn state(&self) -> Arc<PythonResourcesState> {
         Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner))
     }
 
@@ -125,7 +127,7 @@ impl OxidizedFinder {
                 .and_then(|exe| exe.parent().map(PathBuf::from))
                 .ok_or_else(|| PyOSError::new_err("cannot determine the executable's directory"))?,
         };
-        OxidizedFinder::with_state(py, PythonResourcesState::new(origin))
+        OxidizedFinder::new(py, PythonResourcesState::new(origin))
     }
 
     /// `importlib.abc.MetaPathFinder.find_spec`: a `ModuleSpec` for a packed

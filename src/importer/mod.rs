@@ -24,7 +24,9 @@
 //! What it serves today: Python modules and packages (bytecode for the
 //! interpreter's optimisation level, compiled from packed source when that
 //! level is missing), namespace packages, `get_source` for tracebacks and
-//! `inspect`, and `pkgutil.iter_modules()` for top-level modules. Extension
+//! `inspect`, and `pkgutil.iter_modules()` for top-level modules. With the
+//! importer installed, `sys.excepthook` prints with the `traceback` module,
+//! so uncaught exceptions show packed source lines too. Extension
 //! modules, `importlib.resources`, `importlib.metadata` and a path hook for
 //! `pkgutil` over packages are not served yet: `find_spec` returns `None`
 //! for packed extension modules, leaving them to the importers after it.
@@ -65,7 +67,7 @@ pub(crate) fn module_init_function() -> unsafe extern "C" fn() -> *mut pyo3::ffi
 /// Called between the core and main phases of initialisation; everything it
 /// uses is built in or frozen.
 pub(crate) fn install(py: Python<'_>, state: PythonResourcesState) -> PyResult<()> {
-    let finder = Bound::new(py, OxidizedFinder::with_state(py, state)?)?;
+    let finder = Bound::new(py, OxidizedFinder::new(py, state)?)?;
     let meta_path = py
         .import("sys")?
         .getattr("meta_path")?

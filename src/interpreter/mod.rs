@@ -81,6 +81,7 @@ impl<'interpreter, 'resources> MainPythonInterpreter<'interpreter, 'resources> {
         // importer serving the standard library must be installed.
         // SAFETY: Py_InitializeFromConfig returned with this thread holding the GIL.
         let py = unsafe { Python::assume_attached() };
+        let stdlib_hint = setup::missing_stdlib_hint(&config, resources.as_ref());
         setup::install_importers(py, resources)?;
 
         // SAFETY: the core phase completed on this thread, which holds the GIL,
@@ -88,7 +89,7 @@ impl<'interpreter, 'resources> MainPythonInterpreter<'interpreter, 'resources> {
         unsafe { lifecycle::apply_core_overrides(interpreter_config.warn_default_encoding) };
 
         // SAFETY: the core phase completed on this thread, which holds the GIL.
-        unsafe { lifecycle::initialize_main()? };
+        unsafe { lifecycle::initialize_main() }.map_err(|error| stdlib_hint.apply(error))?;
 
         // SAFETY: as above; `_Py_InitializeMain` keeps the GIL held.
         let py = unsafe { Python::assume_attached() };

@@ -87,6 +87,51 @@ pub(crate) fn install_importers(
     })
 }
 
+/// A hint for a main phase that fails because the packed resources, the
+/// only source of modules, lack the standard library.
+pub(crate) struct StdlibHint(Option<&'static str>);
+
+impl StdlibHint {
+    /// Adds the hint, if there is one, to the message of a failed main phase.
+    pub(crate) fn apply(&self, error: NewInterpreterError) -> NewInterpreterError {
+        match (self.0, error) {
+            (
+                Some(hint),
+                NewInterpreterError::Status {
+                    phase,
+                    function,
+                    message,
+                },
+            ) => NewInterpreterError::Status {
+                phase,
+                function,
+                message: format!("{message}; hint: {hint}"),
+            },
+            (_, error) => error,
+        }
+    }
+}
+
+/// With the packed-resources importer as the only importer of Python code
+/// (`filesystem_importer` off, so `home` is the origin and CPython finds no
+/// standard library on disk), the main phase needs `encodings` from the
+/// containers. When they lack it, the main phase fails with CPython's
+/// "failed to get the Python codec of the filesystem encoding"; this is the
+/// hint that says why.
+pub(crate) fn missing_stdlib_hint(
+    config: &ResolvedOxidizedPythonInterpreterConfig<'_>,
+    resources: Option<&PythonResourcesState>,
+) -> StdlibHint {
+    StdlibHint(match resources {
+        Some(state) if !config.filesystem_importer && state.get("encodings").is_none() => Some(
+            "the packed resources do not contain the standard library (no `encodings` \
+             package), and filesystem_importer is off; pack it (`pyembed pack --stdlib \
+             /usr/lib/python3.11 ...`) or turn filesystem_importer on",
+        ),
+        _ => None,
+    })
+}
+
 /// Everything after `_Py_InitializeMain()`.
 pub(crate) fn after_main(
     py: Python<'_>,
@@ -140,7 +185,7 @@ pub(crate) fn after_main(
         .as_deref()
         .and_then(std::env::var_os)
         .filter(|dir| !dir.is_empty());
-    if method.is_some() || modules_dir.is_some() {
+    if method.is_some() || modules_dir.is_some() || config.oxidized_importer {
         let startup =
             PyModule::from_code(py, STARTUP_PY, c"<pyembed startup>", c"_pyembed_startup")
                 .map_err(|e| python_error(py, phase, "compiling the start-up module", e))?;
@@ -164,6 +209,11 @@ pub(crate) fn after_main(
             startup
                 .call_method1("write_modules_at_exit", (dir,))
                 .map_err(|e| python_error(py, phase, "registering the loaded-modules writer", e))?;
+        }
+        if config.oxidized_importer {
+            startup
+                .call_method0("install_source_excepthook")
+                .map_err(|e| python_error(py, phase, "installing sys.excepthook", e))?;
         }
     }
     Ok(())

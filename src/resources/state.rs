@@ -33,6 +33,35 @@ use super::{Container, ContainerError, DataField, PackedResourcesSource, Resourc
 /// Cloning is cheap in containers (they are shared) and copies the name
 /// index; the importer clones to add a container while other threads keep
 /// reading the previous state.
+///
+/// ```
+/// use std::borrow::Cow;
+/// use pyembed::resources::{
+///     Container, ContainerWriter, DataField, PythonResourcesState, Tier, WriteOptions,
+/// };
+/// use python_packed_resources::Resource;
+///
+/// let container = |bytecode: &'static [u8]| -> Result<Container<'static>, Box<dyn std::error::Error>> {
+///     let mut writer = ContainerWriter::new(WriteOptions::default());
+///     let module = Resource {
+///         name: Cow::Borrowed("app"),
+///         is_python_module: true,
+///         in_memory_bytecode: Some(Cow::Borrowed(bytecode)),
+///         ..Resource::default()
+///     };
+///     writer.add(module, Tier::Raw)?;
+///     Ok(Container::from_owned(writer.write()?)?)
+/// };
+/// let mut state = PythonResourcesState::new("/opt/app");
+/// state.index_container("app.pyembed", container(b"first")?);
+/// state.index_container("patch.pyembed", container(b"second")?);
+/// // The first container listing a name wins.
+/// assert_eq!(state.data("app", DataField::Bytecode)?, Some(&b"first"[..]));
+/// let found = state.get("app").expect("indexed");
+/// assert_eq!(found.source.description(), "app.pyembed");
+/// assert!(found.entry.is_python_module() && !found.entry.is_package());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct PythonResourcesState {
     origin: PathBuf,
