@@ -106,6 +106,7 @@ impl Compiler {
         py.import("sys")?
             .getattr("modules")?
             .del_item("_pyembed_compiler")?;
+        intern_shared_strings(py)?;
         let version = py.version_info();
         Ok(Compiler {
             compile_levels: module.getattr("compile_levels")?.unbind(),
@@ -144,6 +145,36 @@ impl Compiler {
             })
             .collect()
     }
+}
+
+/// Interns the strings CPython shares process-wide: the 256 one-character
+/// Latin-1 strings and the empty string.
+///
+/// `marshal` writes a string with an interned type code (`t`, `A`, `Z`)
+/// exactly when the object is interned at dump time, and
+/// [`marshal::normalize`](super::marshal::normalize) keeps type codes as
+/// they are. Most strings a compile produces are new objects, interned or
+/// not by rules that depend only on the module itself. The exceptions are
+/// these: every `"é"` in the process is one object, and interning an
+/// identifier interns its object. So once a worker had compiled a module
+/// with `é = 1` in it, every later `"é"` constant it compiled marshalled as
+/// interned; before that, as not. Which modules a worker compiles first
+/// depends on `-j` and on scheduling, so a module's bytes did too (the
+/// `app/alpha.py` and `app/omega.py` pair in `tests/pack_reproducible.rs`
+/// showed it). With all of them interned before the first compile, no
+/// compile can change their state.
+///
+/// Nothing else changes: these strings are the same object whether interned
+/// or not, and `marshal.loads` returns that object either way.
+fn intern_shared_strings(py: Python<'_>) -> PyResult<()> {
+    // `chr` returns CPython's cached object for code points below 256.
+    let chr = py.import("builtins")?.getattr("chr")?;
+    let intern = py.import("sys")?.getattr("intern")?;
+    for code_point in 0..256u32 {
+        intern.call1((chr.call1((code_point,))?,))?;
+    }
+    intern.call1(("",))?;
+    Ok(())
 }
 
 fn python_compile_error(py: Python<'_>, filename: &str, err: PyErr) -> CompileError {
