@@ -45,7 +45,11 @@ pub type Compiled = Vec<Vec<u8>>;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
     /// The source has a syntax (or encoding) error.
-    #[error("{filename}:{line}:{offset}: {kind}: {message}")]
+    #[error(
+        "{filename}{}: {kind}: {message}{}",
+        location(.line, .offset),
+        encoding_hint(.message)
+    )]
     Syntax {
         /// The module's virtual path.
         filename: String,
@@ -209,6 +213,35 @@ fn python_compile_error(py: Python<'_>, filename: &str, err: PyErr) -> CompileEr
     CompileError::Python {
         filename: filename.to_string(),
         message: err.to_string(),
+    }
+}
+
+/// `:line:column`, `:line`, or nothing, for a [`CompileError::Syntax`].
+///
+/// CPython gives no line for a bad PEP 263 declaration (`unknown encoding:
+/// bogus`, `encoding problem: utf-8 with BOM`); printing that as `:0:0`
+/// would send an editor to a line that does not exist.
+fn location(line: &u32, offset: &u32) -> String {
+    match (*line, *offset) {
+        (0, _) => String::new(),
+        (line, 0) => format!(":{line}"),
+        (line, offset) => format!(":{line}:{offset}"),
+    }
+}
+
+/// A `hint:` for the two ways source text can fail to decode, recognised by
+/// CPython's wording (which has been stable since 3.0; anything else gets
+/// no hint).
+fn encoding_hint(message: &str) -> &'static str {
+    if message.starts_with("unknown encoding") || message.starts_with("encoding problem") {
+        "; hint: a PEP 263 `coding:` comment on line 1 or 2 must name a codec \
+         Python knows, such as utf-8 or latin-1"
+    } else if message.contains("codec can't decode") {
+        "; hint: the file is not in the encoding it declares (UTF-8 unless a \
+         PEP 263 `coding:` comment on line 1 or 2 names another); re-save it \
+         or fix the declaration"
+    } else {
+        ""
     }
 }
 
@@ -562,6 +595,36 @@ mod tests {
             write_reply(&mut buf, &reply).unwrap();
             assert_eq!(read_reply(&mut buf.as_slice()).unwrap(), reply);
         }
+    }
+
+    #[test]
+    fn syntax_errors_show_only_the_location_cpython_knows() {
+        let error = |line, offset, message: &str| CompileError::Syntax {
+            filename: "pkg/m.py".into(),
+            line,
+            offset,
+            kind: "SyntaxError".into(),
+            message: message.into(),
+        };
+        assert_eq!(
+            error(3, 7, "invalid syntax").to_string(),
+            "pkg/m.py:3:7: SyntaxError: invalid syntax"
+        );
+        assert_eq!(
+            error(3, 0, "invalid syntax").to_string(),
+            "pkg/m.py:3: SyntaxError: invalid syntax"
+        );
+        let unknown = error(0, 0, "unknown encoding: bogus").to_string();
+        assert!(
+            unknown.starts_with("pkg/m.py: SyntaxError: unknown encoding: bogus; hint: "),
+            "{unknown}"
+        );
+        let undecodable = error(2, 4, "(unicode error) 'utf-8' codec can't decode byte 0xe9");
+        assert!(
+            undecodable
+                .to_string()
+                .contains("; hint: the file is not in")
+        );
     }
 
     #[test]
