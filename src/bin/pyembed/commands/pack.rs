@@ -97,6 +97,8 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
+    check_output(&args.output)?;
+
     let inventory = scan::scan(&inputs)?;
     for conflict in &inventory.conflicts {
         eprintln!(
@@ -186,13 +188,40 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     }
 }
 
+/// The directory `path` is written in.
+fn output_dir(path: &std::path::Path) -> &std::path::Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+}
+
+/// Refuse an output that cannot be written before any work is done: a
+/// missing directory would otherwise surface only after compiling
+/// everything, as an error about the temporary file.
+fn check_output(path: &std::path::Path) -> anyhow::Result<()> {
+    let dir = output_dir(path);
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {}: directory {} does not exist\n\
+             hint: create it first, or pass another --output",
+            path.display(),
+            dir.display()
+        );
+    }
+    if path.is_dir() {
+        bail!(
+            "cannot write {}: it is a directory\nhint: name the container file, e.g. {}",
+            path.display(),
+            path.join("app.pyembed").display()
+        );
+    }
+    Ok(())
+}
+
 /// Write `bytes` next to `path` and rename over it, so a reader never sees a
 /// half-written container.
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
+    let dir = output_dir(path);
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         path.file_name()
