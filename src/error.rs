@@ -143,7 +143,10 @@ pub enum NewInterpreterError {
     },
 
     /// A packed-resources container named by `packed_resources` could not be
-    /// opened for the importer, or is malformed or damaged.
+    /// opened for the importer, or is malformed or damaged. Containers are
+    /// opened before CPython starts, so after this error the process can
+    /// try again with a corrected configuration; the phase is
+    /// [`InitPhase::ImporterInstallation`].
     #[error(
         "error during Python {phase}: cannot use packed resources {container}: {}",
         error_chain(&**error),

@@ -10,6 +10,7 @@ mod importer_support;
 use std::path::PathBuf;
 
 use pyembed::{BytecodeOptimizationLevel, OxidizedPythonInterpreterConfig, PackedResourcesSource};
+use pyo3::prelude::*;
 use support::{config, origin, python};
 
 /// The base configuration with the importer on and `containers` indexed.
@@ -405,6 +406,40 @@ forked_test! {
         assert!(added_file >= 8, "{added_file}");
         assert_eq!(hello, "hello");
         assert!(repr_.contains("from 2 container(s)"), "{repr_}");
+    }
+
+    fn an_in_memory_container_on_the_heap_is_copied_and_works() {
+        let bytes = std::fs::read(importer_support::stdlib_and_app()).expect("reading");
+        // `'static`, but on the heap, not in the executable's image: the
+        // importer cannot prove it lives forever, so it keeps a copy.
+        let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+        let mut config = config(&["prog"]);
+        config.oxidized_importer = true;
+        config.filesystem_importer = false;
+        config.packed_resources = vec![PackedResourcesSource::Memory(bytes)];
+        let interpreter = support::start(config);
+        let (hello, mapped, borrowed, description) = interpreter.with_gil(|py| {
+            let hello: String = support::eval(py, "import greet\ngreet.hello()");
+            let finder = py
+                .import("sys")
+                .and_then(|sys| sys.getattr("meta_path"))
+                .and_then(|meta_path| meta_path.get_item(0))
+                .expect("sys.meta_path[0]");
+            let finder = finder
+                .cast::<pyembed::OxidizedFinder>()
+                .expect("an OxidizedFinder");
+            let state = finder.get().state();
+            let source = &state.sources()[0];
+            (
+                hello,
+                source.container().is_memory_mapped(),
+                source.container().is_borrowed(),
+                source.description().to_string(),
+            )
+        });
+        assert_eq!(hello, "hello");
+        assert!(!mapped && !borrowed);
+        assert_eq!(description, format!("in-memory container ({} bytes)", bytes.len()));
     }
 
     fn indexing_garbage_from_python_is_an_error() {
