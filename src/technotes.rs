@@ -184,7 +184,10 @@
 //! unpacked next to the executable: `__file__` and `__spec__.origin` are
 //! `<origin>/pkg/mod.py` (`.../pkg/__init__.py` for a package,
 //! `has_location` true), a package's `__path__` is `[<origin>/pkg]`, and a
-//! namespace package has a `__path__` but no file. The packer stores the
+//! namespace package has a `__path__` but no file. Because `has_location`
+//! is true, importlib also derives `__cached__`
+//! (`<origin>/pkg/__pycache__/mod.cpython-311.pyc`), which, like the source
+//! path, does not exist. The packer stores the
 //! relative `pkg/mod.py` as `co_filename`; the loader rewrites it to the
 //! absolute path with `_imp._fix_co_filename` as it loads the code.
 //!
