@@ -466,7 +466,8 @@ forked_test! {
         assert_eq!(
             os_error,
             "cannot index packed resources /nonexistent/pyembed.pyembed: \
-             cannot open packed resources file /nonexistent/pyembed.pyembed"
+             cannot open packed resources file /nonexistent/pyembed.pyembed: No such file or \
+             directory (os error 2)"
         );
     }
 }

@@ -37,7 +37,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::loading::{self, Runtime};
 use super::paths;
-use crate::resources::{Container, ContainerError, PythonResourcesState};
+use crate::resources::{Container, ContainerError, PythonResourcesState, ResourceFlags};
 
 /// A meta path finder and loader that imports Python modules from packed
 /// resources containers.
@@ -63,7 +63,11 @@ impl OxidizedFinder {
         let sys = py.import("sys")?;
         let builtin: Vec<String> = sys.getattr("builtin_module_names")?.extract()?;
         state.set_builtin_modules(builtin);
-        let names: Vec<String> = state.entries().map(|(name, _)| name.to_owned()).collect();
+        let names: Vec<String> = state
+            .entries()
+            .filter(|(_, entry)| entry.is_module())
+            .map(|(name, _)| name.to_owned())
+            .collect();
         state.add_frozen_modules(frozen_among(py, &runtime, names)?);
         let optimize: i64 = sys.getattr("flags")?.getattr("optimize")?.extract()?;
         Ok(OxidizedFinder {
@@ -89,6 +93,10 @@ impl OxidizedFinder {
         // Ask Python which names are frozen before taking the lock.
         let names: Vec<String> = container
             .summaries()
+            .filter(|summary| {
+                summary.flags.contains(ResourceFlags::PYTHON_MODULE)
+                    || summary.flags.contains(ResourceFlags::EXTENSION_MODULE)
+            })
             .map(|summary| summary.name.to_owned())
             .collect();
         let frozen = frozen_among(py, &self.runtime, names)?;
@@ -320,7 +328,10 @@ impl OxidizedFinder {
 }
 
 fn index_error(description: &str, error: ContainerError) -> PyErr {
-    let message = format!("cannot index packed resources {description}: {error}");
+    let message = format!(
+        "cannot index packed resources {description}: {}",
+        loading::with_causes(&error)
+    );
     match error {
         ContainerError::Open { .. } | ContainerError::Map { .. } => PyOSError::new_err(message),
         _ => PyValueError::new_err(message),

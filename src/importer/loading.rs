@@ -261,16 +261,24 @@ pub(crate) fn damaged(
     reading: &str,
     error: &ContainerError,
 ) -> PyErr {
-    let mut message = format!(
-        "cannot import '{name}' from packed resources {}: {reading}: {error}",
-        found.source.description()
+    let message = format!(
+        "cannot import '{name}' from packed resources {}: {reading}: {}",
+        found.source.description(),
+        with_causes(error)
     );
-    let mut cause = std::error::Error::source(error);
+    import_error(py, name, Some(found.source.description()), message)
+}
+
+/// `error` followed by its causes, joined by `: `.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
     while let Some(inner) = cause {
-        message.push_str(&format!(": {inner}"));
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
         cause = inner.source();
     }
-    import_error(py, name, Some(found.source.description()), message)
+    text
 }
 
 fn chained_import_error(
