@@ -1,8 +1,14 @@
 //! A Rust program that embeds Python: it registers a Rust extension module,
 //! runs Python code that uses it and the standard library, and reads the
 //! result back into Rust.
+//!
+//! `embed-app --resources FILE words...` runs hermetically: the standard
+//! library is imported from the packed-resources container FILE (made with
+//! `pyembed pack`) and never from disk.
 
-use pyembed::{ExtensionModule, MainPythonInterpreter, OxidizedPythonInterpreterConfig};
+use pyembed::{
+    ExtensionModule, MainPythonInterpreter, OxidizedPythonInterpreterConfig, PackedResourcesSource,
+};
 use pyo3::prelude::*;
 
 /// A Rust module Python code imports as `embed_app_native`.
@@ -22,18 +28,35 @@ mod embed_app_native {
 }
 
 const SCRIPT: &std::ffi::CStr = c"
-import json, sys, _ctypes
+import json, sys
 import embed_app_native
 
 text = ' '.join(sys.argv[1:]) or 'the quick brown fox jumps over the lazy dog the end'
 counts = embed_app_native.count_words(text)
 top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-report = json.dumps({'python': sys.version.split()[0], 'frozen': sys.frozen, 'top': top})
+stdlib = 'packed' if type(json.__spec__.loader).__name__ == 'OxidizedFinder' else 'filesystem'
+report = json.dumps({'python': sys.version.split()[0], 'frozen': sys.frozen, 'stdlib': stdlib, 'top': top})
 ";
 
 fn main() {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let resources = if args.get(1).is_some_and(|a| a == "--resources") && args.len() > 2 {
+        let path = std::path::PathBuf::from(args.remove(2));
+        args.remove(1);
+        Some(path)
+    } else {
+        None
+    };
+
     let mut config = OxidizedPythonInterpreterConfig::default();
     config.interpreter_config.parse_argv = Some(false);
+    config.argv = Some(args);
+    if let Some(path) = resources {
+        // Hermetic: every import comes from the container or is built in.
+        config.oxidized_importer = true;
+        config.filesystem_importer = false;
+        config.packed_resources = vec![PackedResourcesSource::MemoryMappedPath(path)];
+    }
     config.sys_frozen = true;
     config.extra_extension_modules = Some(vec![ExtensionModule {
         name: c"embed_app_native".to_owned(),

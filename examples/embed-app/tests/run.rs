@@ -18,7 +18,21 @@ fn counts_words_through_a_rust_extension_module() {
     let stdout = stdout.trim();
     assert!(stdout.starts_with(r#"{"python": "3.11."#), "{stdout}");
     assert!(
-        stdout.ends_with(r#""frozen": true, "top": [["b", 3], ["a", 2], ["c", 1]]}"#),
+        stdout.ends_with(
+            r#""frozen": true, "stdlib": "filesystem", "top": [["b", 3], ["a", 2], ["c", 1]]}"#
+        ),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_missing_container_is_one_clear_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_embed-app"))
+        .args(["--resources", "/nonexistent/stdlib.pyembed", "x"])
+        .env_clear()
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/nonexistent/stdlib.pyembed"), "{stderr}");
 }
