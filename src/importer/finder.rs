@@ -37,6 +37,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::loading::{self, Runtime};
 use super::paths;
+use super::resources;
 use crate::resources::{Container, ContainerError, PythonResourcesState, ResourceFlags};
 
 /// A meta path finder and loader that imports Python modules from packed
@@ -270,6 +271,26 @@ impl OxidizedFinder {
     /// `importlib.abc.MetaPathFinder.invalidate_caches`: nothing to do, the
     /// index does not change behind the finder's back.
     fn invalidate_caches(&self) {}
+
+    /// `importlib.resources`: an `OxidizedResourceReader` (a
+    /// `TraversableResources`) over the packed data of package `fullname`,
+    /// `None` if it is not a packed package.
+    fn get_resource_reader<'py>(
+        slf: &Bound<'py, Self>,
+        fullname: &str,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        resources::resource_reader(slf, fullname)
+    }
+
+    /// `importlib.metadata.DistributionFinder.find_distributions`: the
+    /// packed distributions matching `context.name` (all without one).
+    #[pyo3(signature = (context = None))]
+    fn find_distributions<'py>(
+        slf: &Bound<'py, Self>,
+        context: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        resources::find_distributions(slf, context)
+    }
 
     /// For `pkgutil.iter_modules()`: `(name, ispkg)` for every packed
     /// top-level module, sorted, names prefixed with `prefix`.

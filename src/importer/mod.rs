@@ -36,6 +36,7 @@
 mod finder;
 mod loading;
 mod paths;
+mod resources;
 
 pub use finder::OxidizedFinder;
 

@@ -1,0 +1,298 @@
+//! `importlib.resources` and `importlib.metadata` over packed data: the Rust
+//! half.
+//!
+//! The protocol classes (a `TraversableResources` reader, its `Traversable`,
+//! a `Distribution` subclass) are written in Python, in `resources.py` and
+//! `metadata.py` next to this file: they subclass importlib's own abstract
+//! classes, which gives them importlib's default methods and makes
+//! `isinstance` checks pass, and they are short and readable in Python. Each
+//! file is compiled into the executable with `include_str!` and run once,
+//! on first use, into a module of its own (`oxidized_importer._resources`,
+//! `oxidized_importer._metadata`, also put in `sys.modules`). Not at
+//! install time: the importer is installed before the main initialisation
+//! phase, when `importlib.resources.abc` cannot be imported yet, and most
+//! programs never ask for resources.
+//!
+//! Before a module's code runs, this file puts in its namespace the few
+//! functions that reach the container (`_package_entries`, `_package_data`,
+//! `_subpackages`; `_distribution_dirs`, `_distribution_entries`,
+//! `_distribution_data`). They take the finder, read the resource
+//! with [`Container::resource`](crate::resources::Container::resource),
+//! which verifies its bytes first, and copy what was asked for into a
+//! Python object; a damaged container is an `OSError` naming the package or
+//! distribution, the container and the digests.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyModule};
+
+use super::OxidizedFinder;
+use super::loading::with_causes;
+use crate::resources::PythonResourcesState;
+
+/// `oxidized_importer._resources`, once compiled.
+static RESOURCES_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+/// `oxidized_importer._metadata`, once compiled.
+static METADATA_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// `OxidizedFinder.get_resource_reader(fullname)`: an
+/// `OxidizedResourceReader` for a packed package (regular or namespace),
+/// `None` for anything else.
+pub(crate) fn resource_reader<'py>(
+    finder: &Bound<'py, OxidizedFinder>,
+    fullname: &str,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let state = finder.get().state();
+    let is_package = state
+        .get(fullname)
+        .is_some_and(|found| found.entry.is_python_module() && found.entry.is_package());
+    if !is_package {
+        return Ok(None);
+    }
+    let module = helper_module(finder.py(), &RESOURCES_MODULE, Helper::Resources)?;
+    module
+        .getattr("OxidizedResourceReader")?
+        .call1((finder, fullname))
+        .map(Some)
+}
+
+/// `OxidizedFinder.find_distributions(context)`: an iterator of
+/// `OxidizedDistribution`s matching `context`.
+pub(crate) fn find_distributions<'py>(
+    finder: &Bound<'py, OxidizedFinder>,
+    context: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let module = helper_module(finder.py(), &METADATA_MODULE, Helper::Metadata)?;
+    module
+        .getattr("find_distributions")?
+        .call1((finder, context))
+}
+
+/// The two Python helper modules.
+#[derive(Clone, Copy)]
+enum Helper {
+    Resources,
+    Metadata,
+}
+
+impl Helper {
+    fn name(self) -> &'static str {
+        match self {
+            Helper::Resources => "oxidized_importer._resources",
+            Helper::Metadata => "oxidized_importer._metadata",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Helper::Resources => include_str!("resources.py"),
+            Helper::Metadata => include_str!("metadata.py"),
+        }
+    }
+
+    fn add_functions(self, module: &Bound<'_, PyModule>) -> PyResult<()> {
+        match self {
+            Helper::Resources => {
+                module.add_function(wrap_pyfunction!(_package_entries, module)?)?;
+                module.add_function(wrap_pyfunction!(_package_data, module)?)?;
+                module.add_function(wrap_pyfunction!(_subpackages, module)?)?;
+            }
+            Helper::Metadata => {
+                module.add_function(wrap_pyfunction!(_distribution_dirs, module)?)?;
+                module.add_function(wrap_pyfunction!(_distribution_entries, module)?)?;
+                module.add_function(wrap_pyfunction!(_distribution_data, module)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The helper module, compiled and run the first time it is needed.
+fn helper_module<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyModule>>,
+    helper: Helper,
+) -> PyResult<Bound<'py, PyModule>> {
+    cell.get_or_try_init(py, || {
+        let module = PyModule::new(py, helper.name())?;
+        helper.add_functions(&module)?;
+        // `compile` with the module's name as file name, so tracebacks
+        // through the helper say where they are.
+        let builtins = py.import("builtins")?;
+        let code = builtins.getattr("compile")?.call1((
+            helper.source(),
+            format!("<{}>", helper.name()),
+            "exec",
+        ))?;
+        builtins.getattr("exec")?.call1((code, module.dict()))?;
+        py.import("sys")?
+            .getattr("modules")?
+            .set_item(helper.name(), &module)?;
+        Ok::<_, PyErr>(module.unbind())
+    })
+    .map(|module| module.bind(py).clone())
+}
+
+/// Which map of a resource to read.
+#[derive(Clone, Copy)]
+enum Files {
+    /// `in_memory_package_resources`: package data.
+    Package,
+    /// `in_memory_distribution_resources`: `.dist-info` files.
+    Distribution,
+}
+
+type FileMap<'c> = HashMap<Cow<'c, str>, Cow<'c, [u8]>>;
+
+/// Runs `read` over the verified file map of resource `name`; `Ok(None)` if
+/// no container holds the name, `read` gets an empty map if it has none.
+fn with_files<T>(
+    state: &PythonResourcesState,
+    name: &str,
+    files: Files,
+    read: impl FnOnce(&FileMap<'_>) -> T,
+) -> PyResult<Option<T>> {
+    let Some(found) = state.get(name) else {
+        return Ok(None);
+    };
+    let resource = found.source.container().resource(name).map_err(|error| {
+        PyOSError::new_err(format!(
+            "cannot read the packed data of '{name}' from packed resources {}: {}",
+            found.source.description(),
+            with_causes(&error)
+        ))
+    })?;
+    let Some(resource) = resource else {
+        return Ok(None);
+    };
+    let map = match files {
+        Files::Package => resource.in_memory_package_resources,
+        Files::Distribution => resource.in_memory_distribution_resources,
+    };
+    Ok(Some(read(&map.unwrap_or_default())))
+}
+
+fn sorted_names(map: &FileMap<'_>) -> Vec<String> {
+    let mut names: Vec<String> = map.keys().map(|name| name.to_string()).collect();
+    names.sort();
+    names
+}
+
+fn file_bytes<'py>(
+    py: Python<'py>,
+    state: &PythonResourcesState,
+    name: &str,
+    files: Files,
+    relative: &str,
+) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    Ok(with_files(state, name, files, |map| {
+        map.get(relative).map(|data| PyBytes::new(py, data))
+    })?
+    .flatten())
+}
+
+/// The sorted relative names of `package`'s data files.
+#[pyfunction]
+fn _package_entries(finder: &Bound<'_, OxidizedFinder>, package: &str) -> PyResult<Vec<String>> {
+    let state = finder.get().state();
+    Ok(with_files(&state, package, Files::Package, sorted_names)?.unwrap_or_default())
+}
+
+/// The bytes of `package`'s data file `relative`, or `None`.
+#[pyfunction]
+fn _package_data<'py>(
+    finder: &Bound<'py, OxidizedFinder>,
+    package: &str,
+    relative: &str,
+) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    let state = finder.get().state();
+    file_bytes(finder.py(), &state, package, Files::Package, relative)
+}
+
+/// The last name components of `package`'s packed child packages, sorted.
+#[pyfunction]
+fn _subpackages(finder: &Bound<'_, OxidizedFinder>, package: &str) -> Vec<String> {
+    let state = finder.get().state();
+    let prefix = format!("{package}.");
+    state
+        .entries()
+        .filter(|(_, entry)| entry.is_python_module() && entry.is_package())
+        .filter_map(|(name, _)| name.strip_prefix(&prefix))
+        .filter(|child| !child.contains('.'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether resource `name` is a distribution's metadata directory.
+pub(crate) fn is_distribution_dir(name: &str) -> bool {
+    name.ends_with(".dist-info") || name.ends_with(".egg-info")
+}
+
+/// The sorted names of the packed metadata directories.
+#[pyfunction]
+fn _distribution_dirs(finder: &Bound<'_, OxidizedFinder>) -> Vec<String> {
+    let state = finder.get().state();
+    state
+        .entries()
+        .filter(|(name, entry)| !entry.is_module() && is_distribution_dir(name))
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+/// The sorted relative names of the files of metadata directory `directory`.
+#[pyfunction]
+fn _distribution_entries(
+    finder: &Bound<'_, OxidizedFinder>,
+    directory: &str,
+) -> PyResult<Vec<String>> {
+    let state = finder.get().state();
+    Ok(with_files(&state, directory, Files::Distribution, sorted_names)?.unwrap_or_default())
+}
+
+/// The bytes of file `relative` of metadata directory `directory`, or `None`.
+#[pyfunction]
+fn _distribution_data<'py>(
+    finder: &Bound<'py, OxidizedFinder>,
+    directory: &str,
+    relative: &str,
+) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    let state = finder.get().state();
+    file_bytes(
+        finder.py(),
+        &state,
+        directory,
+        Files::Distribution,
+        relative,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_directories_are_recognised_by_suffix() {
+        assert!(is_distribution_dir("six-1.16.0.dist-info"));
+        assert!(is_distribution_dir("wheel-0.38.4.egg-info"));
+        assert!(!is_distribution_dir("six"));
+        assert!(!is_distribution_dir("dist-info"));
+    }
+
+    #[test]
+    fn the_python_helpers_use_the_functions_they_are_given() {
+        for name in ["_package_entries", "_package_data", "_subpackages"] {
+            assert!(Helper::Resources.source().contains(name), "{name}");
+        }
+        for name in [
+            "_distribution_dirs",
+            "_distribution_entries",
+            "_distribution_data",
+        ] {
+            assert!(Helper::Metadata.source().contains(name), "{name}");
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! `importlib.metadata` over packed `.dist-info` files: `OxidizedFinder`'s
+//! `find_distributions`, checked from Python
+//! (`importer_python/test_metadata.py`) and over distributions installed on
+//! this machine.
+#![cfg(feature = "cli")]
+
+#[macro_use]
+mod support;
+mod importer_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pyembed::PackedResourcesSource;
+use support::{TempDir, config, origin, python};
+
+const METADATA: &str = "Metadata-Version: 2.1
+Name: My_Package
+Version: 1.2.3
+Summary: A packed test distribution
+Requires-Dist: requests (>=2.0)
+Requires-Dist: pytest ; extra == \"test\"
+
+A description.
+";
+
+const RECORD: &str = "my_package/__init__.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,42
+My_Package-1.2.3.dist-info/METADATA,,
+My_Package-1.2.3.dist-info/RECORD,,
+My_Package-1.2.3.dist-info/entry_points.txt,,
+My_Package-1.2.3.dist-info/top_level.txt,,
+";
+
+const ENTRY_POINTS: &str = "[console_scripts]
+my-tool = my_package.cli:main
+
+[my_package.plugins]
+alpha = my_package:VERSION
+beta = my_package:Plugin
+";
+
+/// The tree `test_metadata.py` expects, as `(relative path, contents)`.
+fn metadata_tree() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "my_package/__init__.py",
+            "VERSION = '1.2.3'\n\n\nclass Plugin:\n    pass\n",
+        ),
+        ("My_Package-1.2.3.dist-info/METADATA", METADATA),
+        ("My_Package-1.2.3.dist-info/RECORD", RECORD),
+        ("My_Package-1.2.3.dist-info/entry_points.txt", ENTRY_POINTS),
+        ("My_Package-1.2.3.dist-info/top_level.txt", "my_package\n"),
+        (
+            "other_dist-0.1.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: other-dist\nVersion: 0.1\n",
+        ),
+    ]
+}
+
+/// Writes `tree` below `root`.
+fn write_tree(root: &Path, tree: &[(&str, &str)]) {
+    for (name, contents) in tree {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(&path, contents).expect("writing a test file");
+    }
+}
+
+/// Packs `tree` as a site-packages directory into `<dir>/app.pyembed`.
+fn pack_site_packages(dir: &TempDir, tree: &Path) -> PathBuf {
+    let output = dir.path().join("app.pyembed");
+    let result = Command::new(importer_support::PYEMBED)
+        .arg("pack")
+        .arg("--site-packages")
+        .arg(tree)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .expect("running pyembed pack");
+    assert!(
+        result.status.success(),
+        "pyembed pack failed:\n{}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    output
+}
+
+/// The configuration: the packed standard library and `app`, the
+/// filesystem importer off unless `filesystem`.
+fn app_config(app: &Path, filesystem: bool) -> pyembed::OxidizedPythonInterpreterConfig<'static> {
+    let mut config = config(&["prog"]);
+    config.oxidized_importer = true;
+    config.filesystem_importer = filesystem;
+    config.packed_resources = vec![
+        PackedResourcesSource::MemoryMappedPath(importer_support::stdlib_and_app()),
+        PackedResourcesSource::MemoryMappedPath(app.to_path_buf()),
+    ];
+    config
+}
+
+forked_test! {
+    fn metadata_from_python() {
+        let dir = TempDir::new("metadata");
+        let tree = dir.path().join("tree");
+        write_tree(&tree, &metadata_tree());
+        let app = pack_site_packages(&dir, &tree);
+        let mut config = app_config(&app, false);
+        config.argv = Some(vec![
+            "prog".into(),
+            origin().into_os_string(),
+            "test_metadata".into(),
+            include_str!("importer_python/test_metadata.py").into(),
+        ]);
+        let (ok, run, report): (bool, usize, String) = python(
+            config,
+            r#"
+            import io, sys, types, unittest
+            _, origin, name, source = sys.argv
+            module = types.ModuleType(name)
+            module.ORIGIN = origin
+            sys.modules[name] = module
+            exec(compile(source, name + ".py", "exec"), module.__dict__)
+            stream = io.StringIO()
+            suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+            result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
+            (result.wasSuccessful(), result.testsRun, stream.getvalue())
+            "#,
+        );
+        assert!(ok, "{report}");
+        assert!(run >= 10, "only {run} tests ran:\n{report}");
+    }
+}
+
+/// Debian's system site-packages.
+const DIST_PACKAGES: &str = "/usr/lib/python3/dist-packages";
+
+/// The installed distributions the real-package test packs: module or
+/// package, metadata directory. All must be present for the test to run.
+const INSTALLED: [(&str, &str); 3] = [
+    ("six.py", "six-1.16.0.egg-info"),
+    ("distro", "distro-1.8.0.dist-info"),
+    ("wheel", "wheel-0.38.4.egg-info"),
+];
+
+/// Copies `from` (a file or directory tree, `__pycache__` left out) to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("listing a directory") {
+            let entry = entry.expect("a directory entry");
+            if entry.file_name() != "__pycache__" {
+                copy_tree(&entry.path(), &to.join(entry.file_name()));
+            }
+        }
+    } else {
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
+        std::fs::copy(from, to).expect("copying a file");
+    }
+}
+
+#[test]
+fn installed_distributions_work_from_the_container() {
+    let missing: Vec<&str> = INSTALLED
+        .iter()
+        .flat_map(|(module, info)| [*module, *info])
+        .filter(|name| !Path::new(DIST_PACKAGES).join(name).exists())
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "skipped: {missing:?} not installed in {DIST_PACKAGES} \
+             (apt-get install python3-six python3-distro python3-wheel)"
+        );
+        return;
+    }
+    forked!(installed_distributions_work_from_the_container, &[], || {
+        let dir = TempDir::new("metadata-installed");
+        let tree = dir.path().join("site-packages");
+        for (module, info) in INSTALLED {
+            copy_tree(&Path::new(DIST_PACKAGES).join(module), &tree.join(module));
+            copy_tree(&Path::new(DIST_PACKAGES).join(info), &tree.join(info));
+        }
+        let app = pack_site_packages(&dir, &tree);
+        // With the filesystem importer on and the same distributions on
+        // `sys.path`, the packed copies are found first.
+        let mut config = app_config(&app, true);
+        config.argv = Some(vec!["prog".into(), DIST_PACKAGES.into()]);
+        let checks: Vec<(String, bool)> = python(
+            config,
+            r#"
+            import sys
+            sys.path.append(sys.argv[1])
+            import importlib.metadata as md
+            import importlib.resources
+            import distro, six
+            scripts = md.entry_points(group="console_scripts")
+            [
+                ("six is packed", type(six.__spec__.loader).__name__ == "OxidizedFinder"),
+                ("version('six')", md.version("six") == six.__version__ == "1.16.0"),
+                ("six from the container",
+                 type(md.distribution("six")).__name__ == "OxidizedDistribution"),
+                ("version('distro')", md.version("distro") == "1.8.0"),
+                ("metadata('distro')", md.metadata("distro")["Name"] == "distro"),
+                ("distro entry point", scripts["distro"].value == "distro.distro:main"),
+                ("wheel entry point", scripts["wheel"].value == "wheel.cli:main"),
+                ("wheel's custom group",
+                 md.entry_points(group="distutils.commands")["bdist_wheel"].value
+                 == "wheel.bdist_wheel:bdist_wheel"),
+                ("requires('wheel')", md.requires("wheel") == ['pytest>=3.0.0; extra == "test"']),
+                ("files('distro') from RECORD",
+                 "distro/distro.py" in [str(f) for f in md.files("distro")]),
+                ("entry points are not duplicated",
+                 [ep.name for ep in scripts].count("distro") == 1),
+                ("distro's py.typed through importlib.resources",
+                 (importlib.resources.files("distro") / "py.typed").is_file()),
+                ("distro works", isinstance(distro.id(), str)),
+            ]
+            "#,
+        );
+        let failed: Vec<_> = checks.iter().filter(|(_, ok)| !ok).collect();
+        assert!(failed.is_empty(), "failed checks: {failed:?}");
+    })
+    .assert_success();
+}
