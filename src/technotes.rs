@@ -244,3 +244,55 @@
 //! Python, so the finder cannot take part in a deadlock with the GIL or
 //! importlib's per-module locks. Tier-1 groups are decompressed once behind
 //! a `OnceLock` while the calling thread holds the GIL.
+//!
+//! ## `importlib.resources` and `importlib.metadata`
+//!
+//! Both work over packed data with the filesystem importer off. The packer
+//! attaches a package's data files to the package's resource, under their
+//! `/`-separated names relative to the package's directory, and the files
+//! of a `.dist-info` or `.egg-info` directory to a resource named after the
+//! directory (`six-1.16.0.dist-info`). The finder serves them through the
+//! two importlib hooks for this:
+//!
+//! - `get_resource_reader(fullname)` returns an `OxidizedResourceReader`, a
+//!   `TraversableResources`, for a packed regular or namespace package
+//!   (`None` otherwise). `files()` is a `Traversable` whose directories
+//!   come from the relative names, plus one directory per packed child
+//!   package holding that package's data, so
+//!   `files(pkg) / 'sub' / 'data.txt'` reads subpackage `pkg.sub`'s file,
+//!   as it would on disk. Modules are not files in the tree (`.py` names do
+//!   not appear): they are packed as code. `open('r'|'rb')` wraps the bytes
+//!   in `BytesIO`/`TextIOWrapper`; `as_file` writes a temporary copy (there
+//!   is no real path); the legacy `read_text`, `open_binary`, `is_resource`,
+//!   `contents` and `path` go through `files()` as in CPython 3.11.
+//!   Resource names are untrusted: a `..` component, an absolute name or a
+//!   NUL raises `ValueError`, `.` and empty components are skipped, and
+//!   since every lookup is by name in the package's own map, nothing
+//!   outside its tree can be named.
+//! - `find_distributions(context)` yields `OxidizedDistribution`s (an
+//!   `importlib.metadata.Distribution`) for the packed metadata
+//!   directories. A directory matches `context.name` as in 3.11's `Lookup`:
+//!   the part of its name before the first `-`, through
+//!   `Prepared.normalize` (PEP 503 with `_`), must equal the normalised
+//!   query. `context.path` is ignored. `read_text(name)` returns the packed
+//!   file (`None` if absent); `locate_file(path)` returns `<origin>/path`,
+//!   where a packed module's `__file__` is, so `files()` entries from
+//!   `RECORD` have virtual locations that do not exist on disk.
+//!
+//! With the filesystem importer on, `PathFinder.find_distributions` also
+//! reports what is on `sys.path`. The packed finder comes first on
+//! `sys.meta_path`, so `version()`, `metadata()`, `distribution()` and
+//! `requires()` (which take the first match) and `entry_points()` (which
+//! keeps the first distribution of each normalised name) use the packed
+//! copy; `distributions()` lists every copy, packed ones first, as CPython
+//! does for a distribution installed twice on `sys.path`.
+//!
+//! The protocol classes are Python (`src/importer/resources.py`,
+//! `metadata.py`): they subclass importlib's abstract classes and inherit
+//! their default methods. Each is compiled into the binary with
+//! `include_str!` and run once, on first use, into
+//! `oxidized_importer._resources` / `._metadata` (not at installation,
+//! when `importlib.resources.abc` cannot be imported yet), with the Rust
+//! functions that read a resource's verified bytes put in its namespace.
+//! A damaged container is an `OSError` naming the package or distribution,
+//! the container and the digests.

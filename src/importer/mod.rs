@@ -26,10 +26,12 @@
 //! level is missing), namespace packages, `get_source` for tracebacks and
 //! `inspect`, and `pkgutil.iter_modules()` for top-level modules. With the
 //! importer installed, `sys.excepthook` prints with the `traceback` module,
-//! so uncaught exceptions show packed source lines too. Extension
-//! modules, `importlib.resources`, `importlib.metadata` and a path hook for
-//! `pkgutil` over packages are not served yet: `find_spec` returns `None`
-//! for packed extension modules, leaving them to the importers after it.
+//! so uncaught exceptions show packed source lines too.
+//! `importlib.resources` reads packed package data and `importlib.metadata`
+//! packed `.dist-info` files (see `resources`). Extension modules and a
+//! path hook for `pkgutil` over packages are not served yet: `find_spec`
+//! returns `None` for packed extension modules, leaving them to the
+//! importers after it.
 //!
 //! [`PythonResourcesState`]: crate::resources::PythonResourcesState
 
