@@ -136,11 +136,17 @@
 //! | on  | on  | `OxidizedFinder`, `BuiltinImporter`, `FrozenImporter`, `PathFinder` |
 //! | on  | off | `OxidizedFinder`, `BuiltinImporter`, `FrozenImporter` |
 //!
-//! `sys.path_hooks` is CPython's in all four: `zipimporter` and
-//! `FileFinder.path_hook(...)` (no packed-resources path hook exists yet).
-//! With the filesystem importer off the hooks stay but nothing consults
-//! them for imports; `pkgutil.iter_modules()` still lists what they find on
-//! `sys.path`, which with `home` set to the origin is usually nothing.
+//! | `oxidized_importer` | `filesystem_importer` | `sys.path_hooks` after `new()` |
+//! |---|---|---|
+//! | off | on  | `zipimporter`, `FileFinder.path_hook(...)` |
+//! | off | off | `zipimporter`, `FileFinder.path_hook(...)` |
+//! | on  | on  | `OxidizedFinder.path_hook`, `zipimporter`, `FileFinder.path_hook(...)` |
+//! | on  | off | `OxidizedFinder.path_hook`, `zipimporter`, `FileFinder.path_hook(...)` |
+//!
+//! The packed-resources hook is inserted with the finder and moved back to
+//! index 0 after the main phase (which inserts `zipimporter` at 0). With the
+//! filesystem importer off the hooks stay but nothing consults them for
+//! imports; `pkgutil` still uses them (see "Path entries" below).
 //!
 //! How the layouts come about: `PathFinder` is installed by the main phase
 //! (`_install_external_importers`), after the finder; with the filesystem
@@ -244,6 +250,66 @@
 //! Python, so the finder cannot take part in a deadlock with the GIL or
 //! importlib's per-module locks. Tier-1 groups are decompressed once behind
 //! a `OnceLock` while the calling thread holds the GIL.
+//!
+//! ## Path entries, `pkgutil` and `runpy`
+//!
+//! `pkgutil` does not ask meta path finders about packages; it walks path
+//! entries (`sys.path`, a package's `__path__`) and asks `sys.path_hooks`
+//! for a finder for each. A packed package's `__path__` (and its spec's
+//! `submodule_search_locations`, the same list) is its virtual directory
+//! `[<origin>/pkg]`, and `OxidizedFinder.path_hook` turns exactly two kinds
+//! of path into an `OxidizedPathEntryFinder`:
+//!
+//! | path entry | serves |
+//! |---|---|
+//! | `<origin>` (`path_hook_base_str`) | the packed top-level modules |
+//! | `<origin>/pkg/sub` | the modules directly inside packed package `pkg.sub` |
+//!
+//! Anything else raises `ImportError`, so the next hook gets its chance. The
+//! check is textual and strict: a `str` without NUL, `<origin>` then `/`
+//! and components that are not empty, `.` or `..` and contain no `.`, which
+//! joined by dots must name a packed regular or namespace package; a packed
+//! *module* is refused. The entry's `find_spec(fullname, target=None)`
+//! answers only for names directly inside its package (returning the meta
+//! path finder's spec, so `import` and `pkgutil` see the same spec), and its
+//! `iter_modules(prefix='')` lists them sorted. So
+//! `pkgutil.iter_modules(pkg.__path__)`, `pkgutil.walk_packages()` and
+//! `pkgutil.iter_modules([finder.path_hook_base_str])` work as over files;
+//! walking `email` gives the same names as the installed standard library.
+//!
+//! The origin is the executable's directory, a real one: a path entry that
+//! exists on disk also gets a *fallback*, the finder the other hooks give
+//! for it (normally `FileFinder`), asked after the packed modules, so files
+//! next to the executable still import and `iter_modules` lists both.
+//!
+//! The origin is **not** added to `sys.path`. PyOxidizer users saw the
+//! executable's directory there when the filesystem importer was on, but
+//! adding it here would make any `.py` file next to the executable
+//! importable, which the configuration did not ask for, and packed
+//! top-level modules are found through `sys.meta_path` anyway (and listed
+//! by `pkgutil.iter_modules()`, which asks meta path finders first). Code
+//! that wants the entry can `sys.path.append(finder.path_hook_base_str)`.
+//!
+//! `runpy` (and so `python -m pkg`, i.e. `run_module` in the configuration)
+//! needs only `find_spec` and `get_code`: `run_module('pkg')` runs the
+//! packed `pkg.__main__` with `__file__` `<origin>/pkg/__main__.py`.
+//!
+//! Names ending in `.__init__`: CPython's `FileFinder` imports `pkg.__init__`
+//! as a module of its own, a plain module that runs `pkg/__init__.py` a
+//! second time. PyOxidizer's importer mapped such names to the package's
+//! resource. The finder does both: when `pkg.__init__` itself is not packed
+//! but `pkg` is a regular package, `find_spec('pkg.__init__')` returns a
+//! non-package spec whose origin is `<origin>/pkg/__init__.py`, and
+//! `get_code`, `get_source`, `get_filename` and `exec_module` serve `pkg`'s
+//! code. A namespace package has no `__init__`, so `ns.__init__` is not
+//! found.
+//!
+//! Namespace packages (PEP 420) spanning several inputs, or several
+//! containers, work because the finder answers for full names: `ns.a` from
+//! one container and `ns.b` from another both import, and since every
+//! portion has the same virtual directory, `pkgutil.iter_modules(ns.__path__)`
+//! lists both. Portions on disk are not merged in: a namespace package that
+//! is packed has the packed `__path__` only.
 //!
 //! ## `importlib.resources` and `importlib.metadata`
 //!

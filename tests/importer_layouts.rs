@@ -39,6 +39,15 @@ fn hooks() -> Vec<String> {
     vec!["zipimporter".into(), "path_hook_for_FileFinder".into()]
 }
 
+/// With the packed-resources importer: `OxidizedFinder.path_hook` first.
+fn hooks_with_packed() -> Vec<String> {
+    vec![
+        "path_hook".into(),
+        "zipimporter".into(),
+        "path_hook_for_FileFinder".into(),
+    ]
+}
+
 forked_test! {
     fn filesystem_only() {
         let (meta_path, path_hooks): Layout = python(layout_config(false, true), LAYOUT);
@@ -58,13 +67,13 @@ forked_test! {
             meta_path,
             ["OxidizedFinder", "BuiltinImporter", "FrozenImporter", "PathFinder"]
         );
-        assert_eq!(path_hooks, hooks());
+        assert_eq!(path_hooks, hooks_with_packed());
     }
 
     fn packed_only() {
         let (meta_path, path_hooks): Layout = python(layout_config(true, false), LAYOUT);
         assert_eq!(meta_path, ["OxidizedFinder", "BuiltinImporter", "FrozenImporter"]);
-        assert_eq!(path_hooks, hooks());
+        assert_eq!(path_hooks, hooks_with_packed());
     }
 
     fn with_both_packed_modules_win_and_the_disk_serves_the_rest() {

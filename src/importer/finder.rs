@@ -36,6 +36,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::loading::{self, Runtime};
+use super::path_entry::OxidizedPathEntryFinder;
 use super::paths;
 use super::resources;
 use crate::resources::{Container, ContainerError, PythonResourcesState, ResourceFlags};
@@ -110,6 +111,23 @@ impl OxidizedFinder {
     }
 }
 
+/// The packed name whose code serves `fullname`: `fullname` itself, or,
+/// for `pkg.__init__` when only the regular package `pkg` is packed, `pkg`
+/// (see [`paths::init_module_package`]).
+fn code_name<'n>(state: &PythonResourcesState, fullname: &'n str) -> &'n str {
+    if state.get(fullname).is_none()
+        && let Some(package) = paths::init_module_package(fullname)
+        && state.get(package).is_some_and(|found| {
+            found.entry.is_python_module()
+                && found.entry.is_package()
+                && !found.entry.is_namespace_package()
+        })
+    {
+        return package;
+    }
+    fullname
+}
+
 /// The names among `names` that the interpreter has frozen into itself.
 fn frozen_among(py: Python<'_>, runtime: &Runtime, names: Vec<String>) -> PyResult<Vec<String>> {
     let is_frozen = runtime.is_frozen.bind(py);
@@ -152,7 +170,8 @@ impl OxidizedFinder {
         let py = slf.py();
         let finder = slf.get();
         let state = finder.state();
-        let Some(found) = state.get(fullname) else {
+        let key = code_name(&state, fullname);
+        let Some(found) = state.get(key) else {
             return Ok(None);
         };
         let delegate = if state.is_builtin(fullname) {
@@ -175,8 +194,9 @@ impl OxidizedFinder {
             // packed resources yet: let the importers after this one try.
             return Ok(None);
         }
-        let is_package = found.entry.is_package();
-        let origin = loading::module_file(&state, fullname, &found);
+        // `pkg.__init__` runs the package's code but is a plain module.
+        let is_package = found.entry.is_package() && key == fullname;
+        let origin = loading::module_file(&state, key, &found);
         let kwargs = PyDict::new(py);
         kwargs.set_item("origin", origin.as_deref())?;
         kwargs.set_item("is_package", is_package)?;
@@ -215,7 +235,8 @@ impl OxidizedFinder {
             spec.getattr("name")?.extract()?
         };
         let state = self.state();
-        let Some(code) = loading::code_object(py, &self.runtime, &state, &name, self.optimize)?
+        let name = code_name(&state, &name);
+        let Some(code) = loading::code_object(py, &self.runtime, &state, name, self.optimize)?
         else {
             return Ok(());
         };
@@ -231,6 +252,7 @@ impl OxidizedFinder {
         fullname: &str,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let state = self.state();
+        let fullname = code_name(&state, fullname);
         loading::code_object(py, &self.runtime, &state, fullname, self.optimize)
     }
 
@@ -242,23 +264,23 @@ impl OxidizedFinder {
         fullname: &str,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let state = self.state();
-        loading::source_text(py, &state, fullname)
+        loading::source_text(py, &state, code_name(&state, fullname))
     }
 
     /// `importlib.abc.InspectLoader.is_package`.
     fn is_package(&self, py: Python<'_>, fullname: &str) -> PyResult<bool> {
         let state = self.state();
-        Ok(loading::python_module(py, &state, fullname)?
-            .entry
-            .is_package())
+        let key = code_name(&state, fullname);
+        Ok(loading::python_module(py, &state, key)?.entry.is_package() && key == fullname)
     }
 
     /// `importlib.abc.ExecutionLoader.get_filename`: the module's virtual
     /// path.
     fn get_filename(&self, py: Python<'_>, fullname: &str) -> PyResult<OsString> {
         let state = self.state();
-        let found = loading::python_module(py, &state, fullname)?;
-        loading::module_file(&state, fullname, &found).ok_or_else(|| {
+        let key = code_name(&state, fullname);
+        let found = loading::python_module(py, &state, key)?;
+        loading::module_file(&state, key, &found).ok_or_else(|| {
             loading::import_error(
                 py,
                 fullname,
@@ -302,6 +324,16 @@ impl OxidizedFinder {
     ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         let state = self.state();
         loading::top_level_modules(py, &state, prefix)
+    }
+
+    /// The `sys.path_hooks` hook: an `OxidizedPathEntryFinder` for
+    /// `path_hook_base_str` or a packed package's virtual directory below
+    /// it, `ImportError` for any other path (so the next hook is tried).
+    fn path_hook(
+        slf: &Bound<'_, Self>,
+        path: &Bound<'_, PyAny>,
+    ) -> PyResult<OxidizedPathEntryFinder> {
+        OxidizedPathEntryFinder::for_path(slf, path)
     }
 
     /// Indexes a container held in a bytes-like object (copied) after the

@@ -28,19 +28,23 @@
 //! importer installed, `sys.excepthook` prints with the `traceback` module,
 //! so uncaught exceptions show packed source lines too.
 //! `importlib.resources` reads packed package data and `importlib.metadata`
-//! packed `.dist-info` files (see `resources`). Extension modules and a
-//! path hook for `pkgutil` over packages are not served yet: `find_spec`
-//! returns `None` for packed extension modules, leaving them to the
-//! importers after it.
+//! packed `.dist-info` files (see `resources`). Extension modules are not
+//! served yet:
+//! `find_spec` returns `None` for packed extension modules, leaving them to
+//! the importers after it. `OxidizedFinder.path_hook`, first on
+//! `sys.path_hooks`, gives `pkgutil` an [`OxidizedPathEntryFinder`] for
+//! packed packages' virtual `__path__` directories.
 //!
 //! [`PythonResourcesState`]: crate::resources::PythonResourcesState
 
 mod finder;
 mod loading;
+mod path_entry;
 mod paths;
 mod resources;
 
 pub use finder::OxidizedFinder;
+pub use path_entry::OxidizedPathEntryFinder;
 
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -52,6 +56,8 @@ use crate::resources::PythonResourcesState;
 pub(crate) mod oxidized_importer {
     #[pymodule_export]
     use super::OxidizedFinder;
+    #[pymodule_export]
+    use super::OxidizedPathEntryFinder;
 }
 
 unsafe extern "C" {
@@ -75,5 +81,30 @@ pub(crate) fn install(py: Python<'_>, state: PythonResourcesState) -> PyResult<(
         .import("sys")?
         .getattr("meta_path")?
         .cast_into::<PyList>()?;
-    meta_path.insert(0, finder)
+    meta_path.insert(0, &finder)?;
+    let path_hooks = py
+        .import("sys")?
+        .getattr("path_hooks")?
+        .cast_into::<PyList>()?;
+    path_hooks.insert(0, finder.getattr("path_hook")?)
+}
+
+/// Moves the `OxidizedFinder.path_hook` that [`install`] added back to
+/// `sys.path_hooks[0]`: the main phase inserts `zipimporter` at index 0
+/// after it.
+pub(crate) fn put_path_hook_first(py: Python<'_>) -> PyResult<()> {
+    let path_hooks = py
+        .import("sys")?
+        .getattr("path_hooks")?
+        .cast_into::<PyList>()?;
+    let ours = path_hooks.iter().position(|hook| {
+        hook.getattr("__self__")
+            .is_ok_and(|owner| owner.is_instance_of::<OxidizedFinder>())
+    });
+    if let Some(index) = ours.filter(|&index| index > 0) {
+        let hook = path_hooks.get_item(index)?;
+        path_hooks.del_item(index)?;
+        path_hooks.insert(0, hook)?;
+    }
+    Ok(())
 }

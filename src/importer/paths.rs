@@ -46,6 +46,18 @@ pub(crate) fn module_file(origin: &Path, name: &str, is_package: bool) -> OsStri
     }
 }
 
+/// The package `pkg` for a name `pkg.__init__`, whose code is the
+/// package's `__init__.py`; `None` for any other name.
+///
+/// CPython's `FileFinder` imports `pkg.__init__` as a module of its own that
+/// runs `pkg/__init__.py` again. PyOxidizer's importer served such names
+/// from the package's resource; the finder does the same, with CPython's
+/// semantics: a separate, non-package module running the package's code.
+pub(crate) fn init_module_package(name: &str) -> Option<&str> {
+    name.strip_suffix(".__init__")
+        .filter(|package| !package.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

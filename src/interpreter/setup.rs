@@ -174,6 +174,10 @@ pub(crate) fn after_main(
         set("argvb", list.into_any())?;
     }
 
+    if config.oxidized_importer {
+        crate::importer::put_path_hook_first(py)
+            .map_err(|e| python_error(py, phase, "ordering sys.path_hooks", e))?;
+    }
     if !config.filesystem_importer {
         remove_path_finder(py)
             .map_err(|e| python_error(py, phase, "removing the filesystem importer", e))?;
