@@ -335,6 +335,12 @@
 //!   NUL raises `ValueError`, `.` and empty components are skipped, and
 //!   since every lookup is by name in the package's own map, nothing
 //!   outside its tree can be named.
+//! - `get_data(path)` (`ResourceLoader`, what `pkgutil.get_data` calls)
+//!   reads a virtual path: `<origin>/pkg/sub/rest` is data file `rest` of
+//!   the longest packed package prefix that has it, else `<origin>/pkg/mod.py`
+//!   or `<origin>/pkg/__init__.py` is that module's packed source. The path
+//!   is taken textually; an empty, `.` or `..` component, a NUL, or a path
+//!   not below the origin is a `FileNotFoundError`.
 //! - `find_distributions(context)` yields `OxidizedDistribution`s (an
 //!   `importlib.metadata.Distribution`) for the packed metadata
 //!   directories. A directory matches `context.name` as in 3.11's `Lookup`:

@@ -314,6 +314,16 @@ impl OxidizedFinder {
         resources::find_distributions(slf, context)
     }
 
+    /// `importlib.abc.ResourceLoader.get_data`, for `pkgutil.get_data`: the
+    /// bytes of a packed package data file or module source at its virtual
+    /// path (`<origin>/pkg/data.txt`); `FileNotFoundError` otherwise.
+    fn get_data<'py>(
+        slf: &Bound<'py, Self>,
+        path: &str,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        resources::get_data(slf, path)
+    }
+
     /// For `pkgutil.iter_modules()`: `(name, ispkg)` for every packed
     /// top-level module, sorted, names prefixed with `prefix`.
     #[pyo3(signature = (prefix = ""))]

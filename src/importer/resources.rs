@@ -25,14 +25,14 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use pyo3::exceptions::PyOSError;
+use pyo3::exceptions::{PyFileNotFoundError, PyOSError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyModule};
 
 use super::OxidizedFinder;
 use super::loading::with_causes;
-use crate::resources::PythonResourcesState;
+use crate::resources::{DataField, PythonResourcesState};
 
 /// `oxidized_importer._resources`, once compiled.
 static RESOURCES_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
@@ -225,6 +225,100 @@ fn _subpackages(finder: &Bound<'_, OxidizedFinder>, package: &str) -> Vec<String
         .filter(|child| !child.contains('.'))
         .map(str::to_owned)
         .collect()
+}
+
+/// `OxidizedFinder.get_data(path)` (`importlib.abc.ResourceLoader`, what
+/// `pkgutil.get_data` calls): the bytes of the file at virtual path `path`.
+///
+/// `<origin>/a/b/rest` is data file `rest` of the longest packed package
+/// `a.b` whose data has it; failing that, `<origin>/a/b.py` and
+/// `<origin>/a/__init__.py` are the packed source of `a.b` and `a`. The
+/// path is read textually: an empty, `.` or `..` component, or a path not
+/// below the origin, is no packed file. Anything not found is a
+/// `FileNotFoundError` with `filename` set.
+pub(crate) fn get_data<'py>(
+    finder: &Bound<'py, OxidizedFinder>,
+    path: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let py = finder.py();
+    let state = finder.get().state();
+    let not_found = |why: &str| {
+        PyFileNotFoundError::new_err((
+            2,
+            format!("no packed file {path:?}: {why}"),
+            path.to_owned(),
+        ))
+    };
+    let base = state
+        .origin()
+        .to_str()
+        .ok_or_else(|| not_found("the origin is not valid UTF-8"))?;
+    let base = base
+        .strip_suffix('/')
+        .filter(|b| !b.is_empty())
+        .unwrap_or(base);
+    let relative = path
+        .strip_prefix(base)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .ok_or_else(|| not_found("not below the packed resources' origin"))?;
+    let parts: Vec<&str> = relative.split('/').collect();
+    if parts
+        .iter()
+        .any(|part| matches!(*part, "" | "." | "..") || part.contains('\0'))
+    {
+        return Err(not_found("an empty, '.' or '..' component"));
+    }
+    // Package prefixes, longest first: every component but the last, up to
+    // the first that cannot be part of a module name.
+    let dotted = parts[..parts.len() - 1]
+        .iter()
+        .take_while(|part| !part.contains('.'))
+        .count();
+    for split in (1..=dotted).rev() {
+        let package = parts[..split].join(".");
+        let is_package = state
+            .get(&package)
+            .is_some_and(|found| found.entry.is_python_module() && found.entry.is_package());
+        if !is_package {
+            continue;
+        }
+        let data = file_bytes(
+            py,
+            &state,
+            &package,
+            Files::Package,
+            &parts[split..].join("/"),
+        )?;
+        if let Some(data) = data {
+            return Ok(data);
+        }
+    }
+    let module = match parts.split_last() {
+        // A directory component with a '.' is no package.
+        _ if dotted + 1 != parts.len() => None,
+        Some((&"__init__.py", package)) if !package.is_empty() => Some(package.join(".")),
+        Some((last, package)) => last
+            .strip_suffix(".py")
+            .filter(|stem| !stem.is_empty() && !stem.contains('.'))
+            .map(|stem| {
+                let mut names = package.to_vec();
+                names.push(stem);
+                names.join(".")
+            }),
+        None => None,
+    };
+    if let Some(module) = module {
+        let source = state.data(&module, DataField::Source).map_err(|error| {
+            PyOSError::new_err(format!(
+                "cannot read the packed source of '{module}': {}",
+                with_causes(&error)
+            ))
+        })?;
+        if let Some(source) = source {
+            return Ok(PyBytes::new(py, source));
+        }
+    }
+    Err(not_found("no packed package data or module source there"))
 }
 
 /// Whether resource `name` is a distribution's metadata directory.

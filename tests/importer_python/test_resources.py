@@ -195,3 +195,47 @@ class Legacy(unittest.TestCase):
     def test_missing_resource(self):
         with self.assertRaises(FileNotFoundError):
             resources.read_text("respkg", "missing.txt")
+
+
+class GetData(unittest.TestCase):
+    """``pkgutil.get_data`` through ``OxidizedFinder.get_data``."""
+
+    def test_package_data(self):
+        import pkgutil
+
+        self.assertEqual(pkgutil.get_data("respkg", "data.txt"), b"hello, resources\n")
+        self.assertEqual(pkgutil.get_data("respkg", "blob.bin"), BLOB)
+        self.assertEqual(pkgutil.get_data("respkg", "nested/deeper/note.txt"), b"deep note\n")
+        self.assertEqual(pkgutil.get_data("respkg", "sub/data.txt"), b"sub data\n")
+        self.assertEqual(pkgutil.get_data("respkg.sub", "deep/x.cfg"), b"[x]\n")
+
+    def test_module_sources(self):
+        import pkgutil
+
+        self.assertEqual(pkgutil.get_data("respkg", "plain.py"), b"X = 1\n")
+        self.assertEqual(pkgutil.get_data("respkg", "__init__.py"), b"VALUE = 1\n")
+        self.assertEqual(finder().get_data(os.path.join(ORIGIN, "greet.py"))[:3], b'"""')
+
+    def test_missing(self):
+        import pkgutil
+
+        with self.assertRaises(FileNotFoundError) as caught:
+            pkgutil.get_data("respkg", "missing.txt")
+        self.assertEqual(caught.exception.filename, os.path.join(ORIGIN, "respkg", "missing.txt"))
+
+    def test_escapes(self):
+        import pkgutil
+
+        for path in [
+            os.path.join(ORIGIN, "respkg", "..", "greet.py"),
+            os.path.join(ORIGIN, "respkg", ".", "data.txt"),
+            ORIGIN + "/respkg//data.txt",
+            os.path.join(ORIGIN, "respkg", "data.txt\0"),
+            "/etc/passwd",
+            ORIGIN + "respkg/data.txt",
+            "respkg/data.txt",
+        ]:
+            with self.subTest(path=path), self.assertRaises(FileNotFoundError):
+                finder().get_data(path)
+        with self.assertRaises(FileNotFoundError):
+            pkgutil.get_data("respkg", "../greet.py")
