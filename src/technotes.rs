@@ -366,5 +366,8 @@
 //! `oxidized_importer._resources` / `._metadata` (not at installation,
 //! when `importlib.resources.abc` cannot be imported yet), with the Rust
 //! functions that read a resource's verified bytes put in its namespace.
+//! The classes are also attributes of `oxidized_importer`
+//! (`OxidizedResourceReader`, `OxidizedTraversable`, `OxidizedDistribution`),
+//! served by a module `__getattr__` (PEP 562) that compiles on first access.
 //! A damaged container is an `OSError` naming the package or distribution,
 //! the container and the digests.

@@ -58,6 +58,8 @@ pub(crate) mod oxidized_importer {
     use super::OxidizedFinder;
     #[pymodule_export]
     use super::OxidizedPathEntryFinder;
+    #[pymodule_export]
+    use super::resources::module_getattr;
 }
 
 unsafe extern "C" {

@@ -25,7 +25,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use pyo3::exceptions::{PyFileNotFoundError, PyOSError};
+use pyo3::exceptions::{PyAttributeError, PyFileNotFoundError, PyOSError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyModule};
@@ -70,6 +70,24 @@ pub(crate) fn find_distributions<'py>(
     module
         .getattr("find_distributions")?
         .call1((finder, context))
+}
+
+/// `oxidized_importer.__getattr__` (PEP 562): the Python protocol classes
+/// `OxidizedResourceReader`, `OxidizedTraversable` and
+/// `OxidizedDistribution`, for `isinstance` checks; their module is
+/// compiled on first access.
+#[pyfunction(name = "__getattr__")]
+pub(crate) fn module_getattr<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    let (cell, helper) = match name {
+        "OxidizedResourceReader" | "OxidizedTraversable" => (&RESOURCES_MODULE, Helper::Resources),
+        "OxidizedDistribution" => (&METADATA_MODULE, Helper::Metadata),
+        _ => {
+            return Err(PyAttributeError::new_err(format!(
+                "module 'oxidized_importer' has no attribute '{name}'"
+            )));
+        }
+    };
+    helper_module(py, cell, helper)?.getattr(name)
 }
 
 /// The two Python helper modules.

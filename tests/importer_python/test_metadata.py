@@ -29,6 +29,10 @@ class FindDistributions(unittest.TestCase):
             self.assertIsInstance(dist, metadata.Distribution)
             self.assertEqual(type(dist).__module__, "oxidized_importer._metadata")
 
+    def test_class_is_exposed_on_oxidized_importer(self):
+        dist = metadata.distribution("my-package")
+        self.assertIsInstance(dist, oxidized_importer.OxidizedDistribution)
+
     def test_without_context(self):
         self.assertEqual(len(list(finder().find_distributions())), 2)
 

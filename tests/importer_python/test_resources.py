@@ -29,6 +29,12 @@ class Reader(unittest.TestCase):
         self.assertEqual(type(reader).__module__, "oxidized_importer._resources")
         self.assertIsInstance(reader.files(), resources_abc.Traversable)
 
+    def test_classes_are_exposed_on_oxidized_importer(self):
+        reader = finder().get_resource_reader("respkg")
+        self.assertIsInstance(reader, oxidized_importer.OxidizedResourceReader)
+        self.assertIsInstance(reader.files(), oxidized_importer.OxidizedTraversable)
+        self.assertFalse(hasattr(oxidized_importer, "NoSuchThing"))
+
     def test_no_reader_for_modules_and_unknown_names(self):
         self.assertIsNone(finder().get_resource_reader("respkg.plain"))
         self.assertIsNone(finder().get_resource_reader("no_such_package"))
