@@ -112,6 +112,20 @@ forked_test! {
         assert!(run >= 20, "only {run} tests ran:\n{report}");
     }
 
+    fn resources_from_a_compressed_container() {
+        let dir = TempDir::new("resources-compressed");
+        let tree = dir.path().join("tree");
+        write_tree(&tree, &resource_tree());
+        let app = pack(&dir, &[Path::new("--path"), &tree, Path::new("--compress=all")]);
+        let (ok, run, report) = run_unittest_file(
+            &app,
+            "test_resources",
+            include_str!("importer_python/test_resources.py"),
+        );
+        assert!(ok, "{report}");
+        assert!(run >= 20, "only {run} tests ran:\n{report}");
+    }
+
     fn damaged_package_data_is_an_os_error_naming_the_package() {
         let dir = TempDir::new("resources-damaged");
         let tree = dir.path().join("tree");

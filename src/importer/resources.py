@@ -119,12 +119,19 @@ class OxidizedTraversable(Traversable):
         for entry in self._entries():
             if entry.startswith(prefix):
                 names.add(entry[len(prefix) :].partition("/")[0])
-        if not self._parts:
-            names.update(_subpackages(self._finder, self._package))  # noqa: F821
-        return iter([self._child(name) for name in sorted(names)])
+        subpackages = self._subpackages()
+        names.update(subpackages)
+        return iter([self._child(name, subpackages) for name in sorted(names)])
 
-    def _child(self, name):
-        if not self._parts and name in _subpackages(self._finder, self._package):  # noqa: F821
+    def _subpackages(self):
+        if self._parts:
+            return ()
+        return frozenset(_subpackages(self._finder, self._package))  # noqa: F821
+
+    def _child(self, name, subpackages=None):
+        if subpackages is None:
+            subpackages = self._subpackages()
+        if name in subpackages:
             return OxidizedTraversable(self._finder, f"{self._package}.{name}")
         return OxidizedTraversable(self._finder, self._package, (*self._parts, name))
 
