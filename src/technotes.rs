@@ -178,11 +178,12 @@
 //! `FrozenImporter` finds. So `os`, `codecs`, `io`, `abc`, `site`, `stat`,
 //! `posixpath` and the other modules CPython 3.11 freezes keep coming from
 //! the interpreter image even though the standard library container holds
-//! them; with `-X frozen_modules=off` they come from the container. Packed
-//! extension modules are not loaded yet: the finder returns `None` for them,
-//! so with the filesystem importer on they load from disk, and off they are
-//! missing (and with them `contextvars`, hence `asyncio`, and `ssl`,
-//! `ctypes`, `sqlite3`, `lzma`, `bz2`, the CJK codecs, ...).
+//! them; with `-X frozen_modules=off` they come from the container. Among
+//! packed names, an extension module wins over a Python module of the same
+//! name, as CPython's `FileFinder` prefers `_json.cpython-311-*.so` to
+//! `_json.py` (the packer already resolves such a pair to the extension
+//! module within one input; the finder checks the extension flag first in
+//! case a resource carries both).
 //!
 //! ## Paths, source lines and tracebacks
 //!
@@ -371,3 +372,58 @@
 //! served by a module `__getattr__` (PEP 562) that compiles on first access.
 //! A damaged container is an `OSError` naming the package or distribution,
 //! the container and the digests.
+//!
+//! ## Extension modules from memory
+//!
+//! On Linux a packed extension module loads without ever touching a file
+//! system: `create_module` copies its verified bytes into an anonymous
+//! memory file (`memfd_create`, close-on-exec, sealed against writes and
+//! resizing once filled) and calls CPython's own `_imp.create_dynamic` with
+//! a copy of the spec whose `origin` is `/proc/self/fd/<N>`; `exec_module`
+//! calls `_imp.exec_dynamic`. Letting CPython do the `dlopen` keeps its
+//! whole protocol: `sys.getdlopenflags()`, the `PyInit_<name>` lookup
+//! (punycode names included), single-phase init with its `m_copy` cache,
+//! multi-phase init (PEP 489) split between `create_module` and
+//! `exec_module`, and its error messages, which carry `dlerror()`'s text. A
+//! temporary file would be simpler but leaves copies behind on a crash,
+//! needs a writable, exec-mounted directory, and opens a window in which
+//! another process can swap the file between verification and `dlopen`.
+//!
+//! The module's `__spec__.origin` and `__file__` are its stable virtual
+//! path, `<origin>/<pkg>/<name>.cpython-311-x86_64-linux-gnu.so` (the
+//! interpreter's first extension suffix, whatever suffix the packed file
+//! had; `.../__init__<suffix>` for an extension package), next to where the
+//! module's `.py` would be. Single-phase init sets `__file__` to the path it
+//! loaded from, so `create_module` sets it back. `/proc/self/maps` shows the
+//! mappings as `/memfd:pyembed:<name><suffix> (deleted)`.
+//!
+//! The memory files are never closed. glibc's `dlopen` matches the path
+//! string against the names of loaded objects before opening anything, so a
+//! closed descriptor's number, reused for the next memory file, would make
+//! `dlopen("/proc/self/fd/<N>")` return the previous library; and CPython
+//! keys its single-phase cache by that path. A process-wide table keyed by
+//! (module name, SHA-256 of the bytes) keeps each file open and gives a
+//! re-import (`del sys.modules[name]`) the same path, so it behaves as a
+//! re-import from disk does. The cost is one descriptor per loaded module.
+//!
+//! Shared libraries packed with an extension module (auditwheel's
+//! `<dist>.libs/`, normally found through an `$ORIGIN`-relative RPATH,
+//! which means nothing for `/proc/self/fd`) are loaded first: the
+//! extension's `DT_NEEDED` names are read from its ELF program headers
+//! (bounds-checked; bytes that do not parse just have no dependencies, and
+//! the dynamic linker reports what is wrong), each one that matches the
+//! file name of a packed shared library is loaded, after its own packed
+//! dependencies, from a memory file of its own with `RTLD_NOW |
+//! RTLD_GLOBAL`. When the extension is then loaded, glibc finds the
+//! dependency among loaded objects by its `DT_SONAME` and searches no
+//! directory. The limitation: the packed file name must be the soname, as
+//! auditwheel arranges (it renames the library and sets the soname to
+//! match); otherwise the library loads but does not satisfy the need, and
+//! the system's copy, or a "cannot open shared object file" error, follows.
+//!
+//! Failures are `ImportError`s with `name` set: damaged bytes give the
+//! digest error Python modules give; a refused `dlopen` or a missing
+//! `PyInit_<name>` gives "cannot load extension module '<name>' from packed
+//! resources <container> (memory file /proc/self/fd/<N>): <dlerror text>;
+//! hint: ..." with CPython's error as the cause. Elsewhere than Linux the
+//! finder returns `None` for packed extension modules, as before.

@@ -16,7 +16,9 @@
 //! `FrozenImporter` finds. Built-in and frozen names are recorded once, when
 //! the finder is created or a container is indexed. A name that is not
 //! packed returns `None` at the cost of one ordered-map lookup, and the
-//! importers after this one carry on.
+//! importers after this one carry on. A packed extension module wins over a
+//! packed Python module of the same name, as in CPython's `FileFinder`; on
+//! Linux it loads from memory (see `extension`).
 //!
 //! # Threads
 //!
@@ -35,6 +37,7 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
+use super::extension;
 use super::loading::{self, Runtime};
 use super::path_entry::OxidizedPathEntryFinder;
 use super::paths;
@@ -189,9 +192,21 @@ impl OxidizedFinder {
                 return Ok(Some(spec));
             }
         }
+        if extension::is_extension_module(&state, fullname) {
+            let is_package = found.entry.is_package();
+            return extension::find_spec(
+                slf.as_any(),
+                &finder.runtime,
+                &state,
+                fullname,
+                is_package,
+            )
+            .map(Some);
+        }
         if !found.entry.is_python_module() {
-            // Extension modules and shared libraries are not loaded from
-            // packed resources yet: let the importers after this one try.
+            // A shared library, or an extension module on a platform where
+            // they cannot load from memory: let the importers after this one
+            // try.
             return Ok(None);
         }
         // `pkg.__init__` runs the package's code but is a plain module.
@@ -218,10 +233,16 @@ impl OxidizedFinder {
         Ok(Some(spec))
     }
 
-    /// `importlib.abc.Loader.create_module`: `None`, for the default module
-    /// creation.
-    fn create_module(&self, _spec: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
-        None
+    /// `importlib.abc.Loader.create_module`: a packed extension module,
+    /// loaded from memory; `None` (the default module creation) for a Python
+    /// module.
+    fn create_module<'py>(&self, spec: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let name: String = spec.getattr("name")?.extract()?;
+        let state = self.state();
+        if !extension::is_extension_module(&state, &name) {
+            return Ok(None);
+        }
+        extension::create_module(spec, &self.runtime, &state, &name).map(Some)
     }
 
     /// `importlib.abc.Loader.exec_module`: runs the module's code in its
@@ -235,6 +256,9 @@ impl OxidizedFinder {
             spec.getattr("name")?.extract()?
         };
         let state = self.state();
+        if extension::is_extension_module(&state, &name) {
+            return extension::exec_module(module);
+        }
         let name = code_name(&state, &name);
         let Some(code) = loading::code_object(py, &self.runtime, &state, name, self.optimize)?
         else {
@@ -252,6 +276,9 @@ impl OxidizedFinder {
         fullname: &str,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let state = self.state();
+        if extension::is_extension_module(&state, fullname) {
+            return Ok(None);
+        }
         let fullname = code_name(&state, fullname);
         loading::code_object(py, &self.runtime, &state, fullname, self.optimize)
     }
@@ -264,12 +291,20 @@ impl OxidizedFinder {
         fullname: &str,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let state = self.state();
+        if extension::is_extension_module(&state, fullname) {
+            return Ok(None);
+        }
         loading::source_text(py, &state, code_name(&state, fullname))
     }
 
     /// `importlib.abc.InspectLoader.is_package`.
     fn is_package(&self, py: Python<'_>, fullname: &str) -> PyResult<bool> {
         let state = self.state();
+        if extension::is_extension_module(&state, fullname) {
+            return Ok(state
+                .get(fullname)
+                .is_some_and(|found| found.entry.is_package()));
+        }
         let key = code_name(&state, fullname);
         Ok(loading::python_module(py, &state, key)?.entry.is_package() && key == fullname)
     }
@@ -278,6 +313,12 @@ impl OxidizedFinder {
     /// path.
     fn get_filename(&self, py: Python<'_>, fullname: &str) -> PyResult<OsString> {
         let state = self.state();
+        if extension::is_extension_module(&state, fullname) {
+            let is_package = state
+                .get(fullname)
+                .is_some_and(|found| found.entry.is_package());
+            return extension::filename(py, &state, fullname, is_package);
+        }
         let key = code_name(&state, fullname);
         let found = loading::python_module(py, &state, key)?;
         loading::module_file(&state, key, &found).ok_or_else(|| {

@@ -307,7 +307,7 @@ pub(crate) fn top_level_modules<'py>(
 ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
     state
         .entries()
-        .filter(|(name, entry)| !name.contains('.') && entry.is_python_module())
+        .filter(|(name, entry)| !name.contains('.') && entry.is_module())
         .map(|(name, entry)| (format!("{prefix}{name}"), entry.is_package()).into_pyobject(py))
         .collect()
 }

@@ -28,15 +28,15 @@
 //! importer installed, `sys.excepthook` prints with the `traceback` module,
 //! so uncaught exceptions show packed source lines too.
 //! `importlib.resources` reads packed package data and `importlib.metadata`
-//! packed `.dist-info` files (see `resources`). Extension modules are not
-//! served yet:
-//! `find_spec` returns `None` for packed extension modules, leaving them to
-//! the importers after it. `OxidizedFinder.path_hook`, first on
+//! packed `.dist-info` files (see `resources`). On Linux, packed extension
+//! modules (and the shared libraries they need) load from memory, never from
+//! a temporary file (see `extension`). `OxidizedFinder.path_hook`, first on
 //! `sys.path_hooks`, gives `pkgutil` an [`OxidizedPathEntryFinder`] for
 //! packed packages' virtual `__path__` directories.
 //!
 //! [`PythonResourcesState`]: crate::resources::PythonResourcesState
 
+mod extension;
 mod finder;
 mod loading;
 mod path_entry;
