@@ -352,6 +352,58 @@ forked_test! {
             .assert_output_contains("runme main: ('__main__', 'runme.__main__', ");
     }
 
+    fn an_uncaught_keyboard_interrupt_still_dies_from_sigint() {
+        // The source excepthook must not turn `python -c "raise
+        // KeyboardInterrupt"`'s death by SIGINT into exit code 1.
+        let forked = forked!(an_uncaught_keyboard_interrupt_still_dies_from_sigint, &[], || {
+            support::default_sigint();
+            let mut config = hermetic();
+            config.interpreter_config.run_command = Some("raise KeyboardInterrupt".into());
+            let interpreter = support::start(config);
+            std::process::exit(interpreter.py_runmain());
+        });
+        assert_eq!(forked.code, None, "{}", forked.output);
+        forked.assert_output_contains("KeyboardInterrupt");
+    }
+
+    fn a_cpython_regression_test_passes_with_the_stdlib_packed() {
+        // Smoke test for benches/regrtest_packed.sh: regrtest's test_pkgutil
+        // with the standard library from the container and only the `test`
+        // package (Debian's libpython3.11-testsuite) from disk.
+        if !Path::new("/usr/lib/python3.11/test/support/__init__.py").exists() {
+            eprintln!("skipped: libpython3.11-testsuite is not installed");
+            return;
+        }
+        let forked = forked!(
+            a_cpython_regression_test_passes_with_the_stdlib_packed,
+            &[],
+            || {
+                let mut config = with(&[], true);
+                config.argv = Some(vec!["prog".into(), "test_pkgutil".into()]);
+                config.interpreter_config.run_module = Some("test".into());
+                let interpreter = support::start(config);
+                let served: (String, String) = interpreter.with_gil(|py| {
+                    support::eval(
+                        py,
+                        r#"
+                        import pkgutil, test.support
+                        (type(pkgutil.__loader__).__name__,
+                         type(test.support.__loader__).__name__)
+                        "#,
+                    )
+                });
+                assert_eq!(
+                    served,
+                    ("OxidizedFinder".to_string(), "SourceFileLoader".to_string())
+                );
+                std::process::exit(interpreter.py_runmain());
+            }
+        );
+        forked
+            .assert_success()
+            .assert_output_contains("Tests result: SUCCESS");
+    }
+
     fn dunder_init_names_run_the_package_code_as_a_module() {
         let container = extra("ab", &[INPUT_A, INPUT_B]);
         let (name, separate, file_same, is_pkg, runs, value, ns_missing, loader_pkg): (

@@ -98,6 +98,13 @@ def install_source_excepthook():
         return
 
     def excepthook(exc_type, exc_value, exc_traceback, /):
+        if issubclass(exc_type, KeyboardInterrupt):
+            # Importing ``traceback`` here runs code through CPython paths
+            # that clear its "unhandled KeyboardInterrupt" flag, and then
+            # ``Py_RunMain`` exits with 1 instead of dying from SIGINT as
+            # ``python`` does (test_runpy's TestExit checks this).
+            sys.__excepthook__(exc_type, exc_value, exc_traceback)
+            return
         try:
             import traceback
 
