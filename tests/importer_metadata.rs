@@ -135,13 +135,24 @@ forked_test! {
 /// Debian's system site-packages.
 const DIST_PACKAGES: &str = "/usr/lib/python3/dist-packages";
 
-/// The installed distributions the real-package test packs: module or
-/// package, metadata directory. All must be present for the test to run.
-const INSTALLED: [(&str, &str); 3] = [
-    ("six.py", "six-1.16.0.egg-info"),
-    ("distro", "distro-1.8.0.dist-info"),
-    ("wheel", "wheel-0.38.4.egg-info"),
-];
+/// The installed distributions the real-package test packs: the module or
+/// package, and the project name its metadata directory starts with
+/// (`six-1.16.0.egg-info`). All must be present for the test to run.
+const INSTALLED: [(&str, &str); 3] = [("six.py", "six"), ("distro", "distro"), ("wheel", "wheel")];
+
+/// The metadata directory of `project` in [`DIST_PACKAGES`], if exactly
+/// one is installed.
+fn metadata_dir(project: &str) -> Option<String> {
+    let mut found: Vec<String> = std::fs::read_dir(DIST_PACKAGES)
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| {
+            (name.ends_with(".dist-info") || name.ends_with(".egg-info"))
+                && name.split('-').next() == Some(project)
+        })
+        .collect();
+    (found.len() == 1).then(|| found.remove(0))
+}
 
 /// Copies `from` (a file or directory tree, `__pycache__` left out) to `to`.
 fn copy_tree(from: &Path, to: &Path) {
@@ -161,22 +172,24 @@ fn copy_tree(from: &Path, to: &Path) {
 
 #[test]
 fn installed_distributions_work_from_the_container() {
-    let missing: Vec<&str> = INSTALLED
+    let installed: Vec<(&str, Option<String>)> = INSTALLED
         .iter()
-        .flat_map(|(module, info)| [*module, *info])
-        .filter(|name| !Path::new(DIST_PACKAGES).join(name).exists())
+        .map(|(module, project)| (*module, metadata_dir(project)))
+        .filter(|(module, _)| Path::new(DIST_PACKAGES).join(module).exists())
         .collect();
-    if !missing.is_empty() {
+    if installed.len() != INSTALLED.len() || installed.iter().any(|(_, dir)| dir.is_none()) {
         eprintln!(
-            "skipped: {missing:?} not installed in {DIST_PACKAGES} \
-             (apt-get install python3-six python3-distro python3-wheel)"
+            "skipped: six, distro and wheel, each with one metadata directory, are not all \
+             installed in {DIST_PACKAGES} (apt-get install python3-six python3-distro \
+             python3-wheel)"
         );
         return;
     }
     forked!(installed_distributions_work_from_the_container, &[], || {
         let dir = TempDir::new("metadata-installed");
         let tree = dir.path().join("site-packages");
-        for (module, info) in INSTALLED {
+        for (module, info) in &installed {
+            let info = info.as_deref().expect("checked above");
             copy_tree(&Path::new(DIST_PACKAGES).join(module), &tree.join(module));
             copy_tree(&Path::new(DIST_PACKAGES).join(info), &tree.join(info));
         }
@@ -184,39 +197,56 @@ fn installed_distributions_work_from_the_container() {
         // With the filesystem importer on and the same distributions on
         // `sys.path`, the packed copies are found first.
         let mut config = app_config(&app, true);
-        config.argv = Some(vec!["prog".into(), DIST_PACKAGES.into()]);
+        let mut argv = vec!["prog".into(), DIST_PACKAGES.into()];
+        argv.extend(
+            installed
+                .iter()
+                .filter_map(|(_, info)| info.clone().map(Into::into)),
+        );
+        config.argv = Some(argv);
         let checks: Vec<(String, bool)> = python(
             config,
             r#"
-            import sys
+            import pathlib, sys
             sys.path.append(sys.argv[1])
             import importlib.metadata as md
             import importlib.resources
             import distro, six
-            scripts = md.entry_points(group="console_scripts")
-            [
+
+            def answers(dist):
+                return (
+                    dist.version,
+                    dist.metadata["Name"],
+                    dist.requires,
+                    sorted((ep.group, ep.name, ep.value) for ep in dist.entry_points),
+                    None if dist.files is None else sorted(str(f) for f in dist.files),
+                    dist.read_text("top_level.txt"),
+                )
+
+            checks = [
                 ("six is packed", type(six.__spec__.loader).__name__ == "OxidizedFinder"),
-                ("version('six')", md.version("six") == six.__version__ == "1.16.0"),
-                ("six from the container",
-                 type(md.distribution("six")).__name__ == "OxidizedDistribution"),
-                ("version('distro')", md.version("distro") == "1.8.0"),
-                ("metadata('distro')", md.metadata("distro")["Name"] == "distro"),
-                ("distro entry point", scripts["distro"].value == "distro.distro:main"),
-                ("wheel entry point", scripts["wheel"].value == "wheel.cli:main"),
-                ("wheel's custom group",
-                 md.entry_points(group="distutils.commands")["bdist_wheel"].value
-                 == "wheel.bdist_wheel:bdist_wheel"),
-                ("requires('wheel')", md.requires("wheel") == ['pytest>=3.0.0; extra == "test"']),
-                ("files('distro') from RECORD",
-                 "distro/distro.py" in [str(f) for f in md.files("distro")]),
+                ("version('six')", md.version("six") == six.__version__),
+                ("distro entry point",
+                 md.entry_points(group="console_scripts")["distro"].value == "distro.distro:main"),
                 ("entry points are not duplicated",
-                 [ep.name for ep in scripts].count("distro") == 1),
+                 [ep.name for ep in md.entry_points(group="console_scripts")].count("distro") == 1),
                 ("distro's py.typed through importlib.resources",
                  (importlib.resources.files("distro") / "py.typed").is_file()),
                 ("distro works", isinstance(distro.id(), str)),
             ]
+            # Every answer the packed copy gives equals the installed copy's,
+            # read from disk by CPython's own PathDistribution.
+            for info in sys.argv[2:]:
+                on_disk = md.PathDistribution(pathlib.Path(sys.argv[1], info))
+                name = on_disk.metadata["Name"]
+                packed = md.distribution(name)
+                checks.append((f"{name} comes from the container",
+                               type(packed).__name__ == "OxidizedDistribution"))
+                checks.append((f"{name} answers as installed", answers(packed) == answers(on_disk)))
+            checks
             "#,
         );
+        assert_eq!(checks.len(), 6 + 2 * INSTALLED.len(), "{checks:?}");
         let failed: Vec<_> = checks.iter().filter(|(_, ok)| !ok).collect();
         assert!(failed.is_empty(), "failed checks: {failed:?}");
     })
