@@ -13,7 +13,7 @@ use std::process::Command;
 
 use pyembed::OxidizedPythonInterpreterConfig;
 use pyembed::resources::{Container, DataField, PackedResourcesSource};
-use support::{TempDir, config, python};
+use support::{TempDir, config, origin, python};
 
 /// The interpreter's first extension suffix.
 const SUFFIX: &str = ".cpython-311-x86_64-linux-gnu.so";
@@ -458,4 +458,38 @@ fn packed_shared_libraries_satisfy_an_extension_modules_needs() {
         }
     )
     .assert_success();
+}
+
+/// Runs `tests/importer_python/test_extensions.py` with `unittest` inside a
+/// hermetic interpreter.
+#[test]
+fn extension_semantics_from_python() {
+    let container = importer_support::stdlib_and_app();
+    let forked = forked!(extension_semantics_from_python, &[], || {
+        let mut config = hermetic(&[&container]);
+        config.argv = Some(vec![
+            "prog".into(),
+            origin().into_os_string(),
+            include_str!("importer_python/test_extensions.py").into(),
+        ]);
+        let (ok, run, report): (bool, usize, String) = python(
+            config,
+            r#"
+            import io, sys, types, unittest
+            _, origin, source = sys.argv
+            module = types.ModuleType("test_extensions")
+            module.ORIGIN = origin
+            sys.modules["test_extensions"] = module
+            exec(compile(source, "test_extensions.py", "exec"), module.__dict__)
+            stream = io.StringIO()
+            suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+            result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
+            (result.wasSuccessful(), result.testsRun, stream.getvalue())
+            "#,
+        );
+        assert!(ok, "{report}");
+        assert!(run >= 10, "only {run} tests ran:\n{report}");
+        eprintln!("unittest: {run} tests ran");
+    });
+    forked.assert_success();
 }

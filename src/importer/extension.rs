@@ -199,7 +199,8 @@ pub(crate) fn create_module<'py>(
             format!(
                 "cannot load extension module '{name}' from packed resources {description}: \
                  cannot create a memory file (memfd_create) for it: {error}; hint: loading \
-                 extension modules from memory needs Linux 3.17 or later"
+                 extension modules from memory needs Linux 3.17 or later and executable \
+                 memory files (sysctl vm.memfd_noexec below 2)"
             ),
         )
     })?;
@@ -223,18 +224,27 @@ pub(crate) fn create_module<'py>(
         .bind(py)
         .call1((&loading_spec,))
         .map_err(|cause| {
+            let reason = cause.value(py).to_string();
+            let hint = if reason.contains("failed to map segment") {
+                "hint: the system refuses to execute code from memory files (sysctl \
+                 vm.memfd_noexec, or a security module); allow it, or install the module \
+                 on disk and turn the filesystem importer on"
+                    .to_owned()
+            } else {
+                format!(
+                    "hint: the packed file must be a shared object built for this interpreter \
+                     ({}), and the libraries it needs must be installed or packed (a packed \
+                     library is found by its file name, which must be its soname)",
+                    imp.suffix.trim_start_matches('.').trim_end_matches(".so")
+                )
+            };
             let error = import_error(
                 py,
                 name,
                 Some(description),
                 format!(
                     "cannot load extension module '{name}' from packed resources {description} \
-                     (memory file {memory_path}): {}; hint: the packed file must be a \
-                     shared object built for this interpreter ({}), and the libraries it needs \
-                     must be installed or packed (a packed library is found by its file name, \
-                     which must be its soname)",
-                    cause.value(py),
-                    imp.suffix.trim_start_matches('.').trim_end_matches(".so")
+                     (memory file {memory_path}): {reason}; {hint}"
                 ),
             );
             error.set_cause(py, Some(cause));
