@@ -209,6 +209,11 @@
 //! `traceback` module (falling back to `sys.__excepthook__` if that fails):
 //! an uncaught exception shows its source lines. `threading.excepthook` and
 //! `sys.unraisablehook` still print in C, without them.
+//! An uncaught `KeyboardInterrupt` goes straight to `sys.__excepthook__`:
+//! importing `traceback` at that moment runs code through CPython paths
+//! that clear its "unhandled `KeyboardInterrupt`" flag, and `Py_RunMain`
+//! would then exit with 1 instead of killing the process with SIGINT as
+//! `python` does (CPython's `test_runpy` checks this).
 //!
 //! Module code runs through `importlib._bootstrap._call_with_frames_removed`,
 //! as CPython's own loaders do, so CPython trims the import machinery's
@@ -427,3 +432,30 @@
 //! resources <container> (memory file /proc/self/fd/<N>): <dlerror text>;
 //! hint: ..." with CPython's error as the cause. Elsewhere than Linux the
 //! finder returns `None` for packed extension modules, as before.
+//!
+//! ## CPython's regression tests over packed resources
+//!
+//! `benches/regrtest_packed.sh` runs a selection of CPython's own tests
+//! (`-m test`, from Debian's `libpython3.11-testsuite`) with
+//! `examples/packed-python` (a `python`-like main) three ways:
+//! `/usr/bin/python3.11`; our binary without a container, to separate
+//! differences of the linked static libpython (an older 3.11.2 build whose
+//! `_sre` lacks the gh-106052 fix, failing one `test_re` and four
+//! `test_csv` sniffer cases); and our binary with the standard library
+//! packed and the filesystem importer on, so that only the top-level `test`
+//! package comes from disk (the script checks each module under test has
+//! `OxidizedFinder` as its loader; `runpy` and `importlib.util` are frozen
+//! into the interpreter). Test subpackages of stdlib packages
+//! (`unittest.test`, ...) are packed for that run: a packed package's
+//! `__path__` is virtual, so none of its subpackages can come from disk.
+//!
+//! Packed-only differences, all from code assuming modules are files:
+//! `unittest.test.suite()` lists its own directory with `os.listdir`, so
+//! `test_unittest` cannot load; `test_importlib` expects the stdlib's
+//! loader to have a `.path` (`test_reload_missing_loader`) and
+//! `sys.path_hooks` to be consulted while importing stdlib modules
+//! (`test_parallel_path_hooks`); two `test_zipfile` cases skip because
+//! `email.__file__` does not exist. `test_pkgutil`, `test_runpy`,
+//! `test_inspect`, `test_traceback`, `test_json`, `test_email`,
+//! `test_typing` and the rest of the selection pass as with the installed
+//! standard library.
