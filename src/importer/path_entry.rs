@@ -65,6 +65,9 @@ pub(crate) fn package_for_path(base: &str, path: &str) -> Result<Option<String>,
     if path.contains('\0') {
         return Err("it contains a NUL character");
     }
+    if !path.starts_with('/') {
+        return Err("it is not an absolute path");
+    }
     let Some(rest) = path.strip_prefix(base) else {
         return Err("it is not below the packed-resources origin");
     };
@@ -135,10 +138,8 @@ impl OxidizedPathEntryFinder {
         let Some(base) = state.origin().to_str() else {
             return Err(refuse(text, "the origin is not valid UTF-8"));
         };
-        let base = base
-            .strip_suffix('/')
-            .filter(|b| !b.is_empty())
-            .unwrap_or(base);
+        // "/opt/app/" and "/opt/app" are the same base; "/" becomes "".
+        let base = base.trim_end_matches('/');
         let package = package_for_path(base, text).map_err(|why| refuse(text, why))?;
         if let Some(package) = &package {
             let is_package = state
@@ -307,9 +308,18 @@ mod tests {
             "/opt/app/json\0",
             "/opt/app/greet.py",
             "relative/opt/app",
+            "",
         ] {
             assert!(package_for_path(base, bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn a_root_origin_works() {
+        assert_eq!(package_for_path("", "/"), Ok(None));
+        assert_eq!(package_for_path("", "/json"), Ok(Some("json".into())));
+        assert!(package_for_path("", "").is_err());
+        assert!(package_for_path("", "json").is_err());
     }
 
     #[test]
