@@ -337,6 +337,10 @@
 //!   in `BytesIO`/`TextIOWrapper`; `as_file` writes a temporary copy (there
 //!   is no real path); the legacy `read_text`, `open_binary`, `is_resource`,
 //!   `contents` and `path` go through `files()` as in CPython 3.11.
+//!   A namespace package's tree joins the data of its portions in every
+//!   container, as its directories on `sys.path` would (for a name in
+//!   several portions, the earlier container wins); a regular package's
+//!   data comes from the container that serves its code.
 //!   Resource names are untrusted: a `..` component, an absolute name or a
 //!   NUL raises `ValueError`, `.` and empty components are skipped, and
 //!   since every lookup is by name in the package's own map, nothing

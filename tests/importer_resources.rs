@@ -126,6 +126,65 @@ forked_test! {
         assert!(run >= 20, "only {run} tests ran:\n{report}");
     }
 
+    fn namespace_package_data_merges_across_containers() {
+        let dir = TempDir::new("resources-portions");
+        let first = dir.path().join("first");
+        let second = dir.path().join("second");
+        write_tree(
+            &first,
+            &[
+                ("portions/one.py", b"".to_vec()),
+                ("portions/a.txt", b"from the first\n".to_vec()),
+                ("portions/same.txt", b"first wins\n".to_vec()),
+            ],
+        );
+        write_tree(
+            &second,
+            &[
+                ("portions/two.py", b"".to_vec()),
+                ("portions/b.txt", b"from the second\n".to_vec()),
+                ("portions/same.txt", b"second loses\n".to_vec()),
+            ],
+        );
+        let first = pack(&dir, &[Path::new("--path"), &first]);
+        let first = {
+            let moved = dir.path().join("first.pyembed");
+            std::fs::rename(&first, &moved).expect("renaming the first container");
+            moved
+        };
+        let second = pack(&dir, &[Path::new("--path"), &second]);
+        let mut config = config(&["prog"]);
+        config.oxidized_importer = true;
+        config.filesystem_importer = false;
+        config.packed_resources = vec![
+            PackedResourcesSource::MemoryMappedPath(importer_support::stdlib_and_app()),
+            PackedResourcesSource::MemoryMappedPath(first),
+            PackedResourcesSource::MemoryMappedPath(second),
+        ];
+        let seen: Vec<(String, String)> = python(
+            config,
+            r#"
+            import importlib.resources
+            import portions.one, portions.two
+            root = importlib.resources.files("portions")
+            [(child.name, child.read_text()) for child in root.iterdir()] + [
+                ("legacy", importlib.resources.read_text("portions", "b.txt")),
+            ]
+            "#,
+        );
+        let expected = [
+            ("a.txt", "from the first\n"),
+            ("b.txt", "from the second\n"),
+            ("same.txt", "first wins\n"),
+            ("legacy", "from the second\n"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(seen, expected);
+    }
+
     fn damaged_package_data_is_an_os_error_naming_the_package() {
         let dir = TempDir::new("resources-damaged");
         let tree = dir.path().join("tree");

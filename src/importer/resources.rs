@@ -23,7 +23,7 @@
 //! distribution, the container and the digests.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use pyo3::exceptions::{PyAttributeError, PyFileNotFoundError, PyOSError};
 use pyo3::prelude::*;
@@ -32,7 +32,7 @@ use pyo3::types::{PyBytes, PyModule};
 
 use super::OxidizedFinder;
 use super::loading::with_causes;
-use crate::resources::{DataField, PythonResourcesState};
+use crate::resources::{DataField, IndexedSource, PythonResourcesState, ResourceFlags};
 
 /// `oxidized_importer._resources`, once compiled.
 static RESOURCES_MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
@@ -166,40 +166,68 @@ enum Files {
 
 type FileMap<'c> = HashMap<Cow<'c, str>, Cow<'c, [u8]>>;
 
-/// Runs `read` over the verified file map of resource `name`; `Ok(None)` if
-/// no container holds the name, `read` gets an empty map if it has none.
+/// The containers whose copy of resource `name` serves its files, in
+/// priority order: the one the index chose, or, for a namespace package's
+/// data, every container holding a portion of that namespace package (each
+/// portion's data is visible, as each portion's directory would be on
+/// disk; for a name in several portions, the first wins).
+fn holders<'s>(
+    state: &'s PythonResourcesState,
+    name: &str,
+    files: Files,
+) -> Vec<&'s IndexedSource> {
+    let Some(found) = state.get(name) else {
+        return Vec::new();
+    };
+    if !(matches!(files, Files::Package) && found.entry.is_namespace_package()) {
+        return vec![found.source];
+    }
+    state
+        .sources()
+        .iter()
+        .filter(|source| {
+            source
+                .container()
+                .summary(name)
+                .is_some_and(|summary| summary.flags.contains(ResourceFlags::NAMESPACE_PACKAGE))
+        })
+        .collect()
+}
+
+/// Runs `read` over the verified file map of resource `name` in `source`
+/// (an empty map if it has none).
 fn with_files<T>(
-    state: &PythonResourcesState,
+    source: &IndexedSource,
     name: &str,
     files: Files,
     read: impl FnOnce(&FileMap<'_>) -> T,
-) -> PyResult<Option<T>> {
-    let Some(found) = state.get(name) else {
-        return Ok(None);
-    };
-    let resource = found.source.container().resource(name).map_err(|error| {
+) -> PyResult<T> {
+    let resource = source.container().resource(name).map_err(|error| {
         PyOSError::new_err(format!(
             "cannot read the packed data of '{name}' from packed resources {}: {}",
-            found.source.description(),
+            source.description(),
             with_causes(&error)
         ))
     })?;
-    let Some(resource) = resource else {
-        return Ok(None);
-    };
-    let map = match files {
+    let map = resource.and_then(|resource| match files {
         Files::Package => resource.in_memory_package_resources,
         Files::Distribution => resource.in_memory_distribution_resources,
-    };
-    Ok(Some(read(&map.unwrap_or_default())))
+    });
+    Ok(read(&map.unwrap_or_default()))
 }
 
-fn sorted_names(map: &FileMap<'_>) -> Vec<String> {
-    let mut names: Vec<String> = map.keys().map(|name| name.to_string()).collect();
-    names.sort();
-    names
+/// The sorted relative names of the files of resource `name`.
+fn file_names(state: &PythonResourcesState, name: &str, files: Files) -> PyResult<Vec<String>> {
+    let mut names = BTreeSet::new();
+    for source in holders(state, name, files) {
+        with_files(source, name, files, |map| {
+            names.extend(map.keys().map(|name| name.to_string()))
+        })?;
+    }
+    Ok(names.into_iter().collect())
 }
 
+/// The bytes of file `relative` of resource `name`, or `None`.
 fn file_bytes<'py>(
     py: Python<'py>,
     state: &PythonResourcesState,
@@ -207,17 +235,22 @@ fn file_bytes<'py>(
     files: Files,
     relative: &str,
 ) -> PyResult<Option<Bound<'py, PyBytes>>> {
-    Ok(with_files(state, name, files, |map| {
-        map.get(relative).map(|data| PyBytes::new(py, data))
-    })?
-    .flatten())
+    for source in holders(state, name, files) {
+        let data = with_files(source, name, files, |map| {
+            map.get(relative).map(|data| PyBytes::new(py, data))
+        })?;
+        if data.is_some() {
+            return Ok(data);
+        }
+    }
+    Ok(None)
 }
 
 /// The sorted relative names of `package`'s data files.
 #[pyfunction]
 fn _package_entries(finder: &Bound<'_, OxidizedFinder>, package: &str) -> PyResult<Vec<String>> {
     let state = finder.get().state();
-    Ok(with_files(&state, package, Files::Package, sorted_names)?.unwrap_or_default())
+    file_names(&state, package, Files::Package)
 }
 
 /// The bytes of `package`'s data file `relative`, or `None`.
@@ -362,7 +395,7 @@ fn _distribution_entries(
     directory: &str,
 ) -> PyResult<Vec<String>> {
     let state = finder.get().state();
-    Ok(with_files(&state, directory, Files::Distribution, sorted_names)?.unwrap_or_default())
+    file_names(&state, directory, Files::Distribution)
 }
 
 /// The bytes of file `relative` of metadata directory `directory`, or `None`.
