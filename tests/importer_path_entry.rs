@@ -106,7 +106,43 @@ fn in_origin(relative: &str) -> String {
     origin().join(relative).to_str().expect("UTF-8").to_string()
 }
 
+/// Runs the `unittest` file `source` as module `name` in the hermetic
+/// interpreter; returns `(successful, tests run, report)`.
+fn run_unittest_file(name: &str, source: &str) -> (bool, usize, String) {
+    let mut config = hermetic();
+    config.argv = Some(vec![
+        "prog".into(),
+        origin().into_os_string(),
+        name.into(),
+        source.into(),
+    ]);
+    python(
+        config,
+        r#"
+        import io, sys, types, unittest
+        _, origin, name, source = sys.argv
+        module = types.ModuleType(name)
+        module.ORIGIN = origin
+        sys.modules[name] = module
+        exec(compile(source, name + ".py", "exec"), module.__dict__)
+        stream = io.StringIO()
+        suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+        result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
+        (result.wasSuccessful(), result.testsRun, stream.getvalue())
+        "#,
+    )
+}
+
 forked_test! {
+    fn path_entry_semantics_from_python() {
+        let (ok, run, report) = run_unittest_file(
+            "test_path_entry",
+            include_str!("importer_python/test_path_entry.py"),
+        );
+        assert!(ok, "{report}");
+        assert!(run >= 13, "only {run} tests ran:\n{report}");
+    }
+
     fn the_hook_is_first_on_sys_path_hooks() {
         let (first_is_ours, kinds): (bool, Vec<String>) = python(
             with(&[], true),
