@@ -19,6 +19,7 @@
 //! finder = oxidized_importer.OxidizedFinder()
 //! finder.index_file_memory_mapped("/opt/app/plugins.pyembed")
 //! sys.meta_path.insert(0, finder)
+//! sys.path_hooks.insert(0, finder.path_hook)  # for pkgutil over packed packages
 //! ```
 //!
 //! What it serves today: Python modules and packages (bytecode for the
