@@ -427,8 +427,10 @@
 //! dependency among loaded objects by its `DT_SONAME` and searches no
 //! directory. The limitation: the packed file name must be the soname, as
 //! auditwheel arranges (it renames the library and sets the soname to
-//! match); otherwise the library loads but does not satisfy the need, and
-//! the system's copy, or a "cannot open shared object file" error, follows.
+//! match). A packed library that matches a need by file name but has
+//! another soname would load without satisfying it, so that is an
+//! `ImportError` naming both names; a need that no packed file matches is
+//! left to the dynamic linker's usual search of the system's libraries.
 //!
 //! Failures are `ImportError`s with `name` set: damaged bytes give the
 //! digest error Python modules give; a refused `dlopen` or a missing

@@ -382,11 +382,29 @@ fn a_fake_extension_module_fails_with_the_dynamic_linkers_message() {
     }
 }
 
+/// How [`auditwheel_like`] lays out the library `demoext` needs.
+#[derive(Clone, Copy)]
+enum Libs {
+    /// `demoext.libs/libdemo-1a2b3c4d.so.1`, soname `libdemo-1a2b3c4d.so.1`.
+    Packed,
+    /// Not packed at all.
+    Missing,
+    /// Packed under the needed name, but with soname `libdemo.so.1`.
+    WrongSoname,
+}
+
 /// Builds, with the system C compiler, an extension module `demoext` that
-/// needs `libdemo-1a2b3c4d.so.1` through an `$ORIGIN` RPATH, in auditwheel's
-/// layout (`demoext.libs/`), and packs it. `None` without a compiler.
-fn auditwheel_like() -> Option<PathBuf> {
-    let root = stable_dir("auditwheel");
+/// needs `libdemo-1a2b3c4d.so.1` through an `$ORIGIN` RPATH, lays it out as
+/// auditwheel does (`demoext.libs/`) or as `libs` says, and packs it.
+/// `None` without a compiler.
+fn auditwheel_like(libs: Libs) -> Option<PathBuf> {
+    let label = match libs {
+        Libs::Packed => "packed",
+        Libs::Missing => "missing",
+        Libs::WrongSoname => "wrong-soname",
+    };
+    let root = stable_dir("auditwheel").join(label);
+    std::fs::create_dir_all(&root).expect("mkdir");
     let tree = root.join("tree");
     let _ = std::fs::remove_dir_all(&tree);
     std::fs::create_dir_all(tree.join("demoext.libs")).expect("mkdir");
@@ -411,32 +429,63 @@ PyMODINIT_FUNC PyInit_demoext(void) { return PyModuleDef_Init(&module); }
 "#,
     )
     .expect("write");
-    let soname = "libdemo-1a2b3c4d.so.1";
-    let lib = tree.join("demoext.libs").join(soname);
-    let status = Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(&lib)
-        .arg(&lib_c)
-        .arg(format!("-Wl,-soname,{soname}"))
-        .status();
-    if !status.is_ok_and(|s| s.success()) {
+    let needed = "libdemo-1a2b3c4d.so.1";
+    let lib = root.join(needed);
+    let cc = |args: &[&std::ffi::OsStr]| {
+        Command::new("cc")
+            .args(args)
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    let soname = format!("-Wl,-soname,{needed}");
+    if !cc(&[
+        "-shared".as_ref(),
+        "-fPIC".as_ref(),
+        "-o".as_ref(),
+        lib.as_os_str(),
+        lib_c.as_os_str(),
+        soname.as_ref(),
+    ]) {
         return None;
     }
-    let status = Command::new("cc")
-        .args(["-shared", "-fPIC", "-I/usr/include/python3.11", "-o"])
-        .arg(tree.join(format!("demoext{SUFFIX}")))
-        .arg(&ext_c)
-        .arg(&lib)
-        .arg("-Wl,-rpath,$ORIGIN/demoext.libs")
-        .status()
-        .expect("running cc");
-    assert!(status.success(), "building demoext failed");
+    let ext = tree.join(format!("demoext{SUFFIX}"));
+    assert!(
+        cc(&[
+            "-shared".as_ref(),
+            "-fPIC".as_ref(),
+            "-I/usr/include/python3.11".as_ref(),
+            "-o".as_ref(),
+            ext.as_os_str(),
+            ext_c.as_os_str(),
+            lib.as_os_str(),
+            "-Wl,-rpath,$ORIGIN/demoext.libs".as_ref(),
+        ]),
+        "building demoext failed"
+    );
+    let packed = tree.join("demoext.libs").join(needed);
+    match libs {
+        Libs::Packed => {
+            std::fs::copy(&lib, &packed).expect("copying the library");
+        }
+        Libs::Missing => {}
+        Libs::WrongSoname => assert!(
+            cc(&[
+                "-shared".as_ref(),
+                "-fPIC".as_ref(),
+                "-o".as_ref(),
+                packed.as_os_str(),
+                lib_c.as_os_str(),
+                "-Wl,-soname,libdemo.so.1".as_ref(),
+            ]),
+            "building the misnamed library failed"
+        ),
+    }
     Some(pack_tree(&tree))
 }
 
 #[test]
 fn packed_shared_libraries_satisfy_an_extension_modules_needs() {
-    let Some(app) = auditwheel_like() else {
+    let Some(app) = auditwheel_like(Libs::Packed) else {
         eprintln!("skipped: no working C compiler (`cc`) to build the test extension module");
         return;
     };
@@ -456,6 +505,58 @@ fn packed_shared_libraries_satisfy_an_extension_modules_needs() {
             assert_eq!(answer, 42);
             assert!(mapped, "libdemo is mapped from a memory file");
         }
+    )
+    .assert_success();
+}
+
+/// Imports `demoext` from `container` (and the stdlib) in this process and
+/// checks that it fails naming the module, with `expected` in the message.
+fn demoext_fails(container: &Path, expected: &str) {
+    let stdlib = importer_support::stdlib_and_app();
+    let (name, message): (String, String) = python(
+        hermetic(&[container, &stdlib]),
+        r#"
+        try:
+            import demoext
+        except ImportError as error:
+            result = (error.name, str(error))
+        else:
+            result = ("", "imported")
+        result
+        "#,
+    );
+    assert_eq!(name, "demoext", "{message}");
+    assert!(message.contains(expected), "{message}");
+    assert!(message.contains("hint:"), "{message}");
+}
+
+#[test]
+fn a_missing_shared_library_fails_with_the_dynamic_linkers_message() {
+    let Some(container) = auditwheel_like(Libs::Missing) else {
+        eprintln!("skipped: no working C compiler (`cc`) to build the test extension module");
+        return;
+    };
+    forked!(
+        a_missing_shared_library_fails_with_the_dynamic_linkers_message,
+        &[],
+        || demoext_fails(
+            &container,
+            "libdemo-1a2b3c4d.so.1: cannot open shared object file"
+        )
+    )
+    .assert_success();
+}
+
+#[test]
+fn a_packed_library_with_another_soname_fails_clearly() {
+    let Some(container) = auditwheel_like(Libs::WrongSoname) else {
+        eprintln!("skipped: no working C compiler (`cc`) to build the test extension module");
+        return;
+    };
+    forked!(
+        a_packed_library_with_another_soname_fails_clearly,
+        &[],
+        || demoext_fails(&container, "has the soname 'libdemo.so.1'")
     )
     .assert_success();
 }

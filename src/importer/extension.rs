@@ -32,10 +32,11 @@
 //! glibc's dynamic linker finds the library among the loaded objects by its
 //! `DT_SONAME` and searches no directory. That needs the packed file's name
 //! to be its soname, which auditwheel guarantees (it renames the library
-//! and sets the soname to the new name); a library whose soname differs from
-//! its file name loads, but does not satisfy the dependency, and the
-//! extension module then fails with the dynamic linker's "cannot open
-//! shared object file" unless the system has the library.
+//! and sets the soname to the new name); a packed library matching a need
+//! by file name but carrying another soname would load without satisfying
+//! the need, so it is an `ImportError` saying so instead. A need no packed
+//! file name matches is left to the dynamic linker's usual search (the
+//! system's libraries), whose failure is "cannot open shared object file".
 //!
 //! Only Linux has `memfd_create`; elsewhere `find_spec` returns `None` for
 //! packed extension modules and the importers after this one carry on.
@@ -378,6 +379,17 @@ fn packed_needs<'s>(
                     "the packed shared library '{resource}' it needs has no data; hint: repack it"
                 )
             })?;
+        // The dynamic linker matches a loaded library to a need by soname:
+        // a library whose soname differs would load and still not count.
+        if let Some(soname) = elf::dynamic(bytes).and_then(|library| library.soname)
+            && soname != needed
+        {
+            return Err(format!(
+                "the packed shared library '{resource}' it needs as '{needed}' has the soname \
+                 '{soname}', so the dynamic linker would not use it; hint: pack the library \
+                 under its soname (`auditwheel repair` renames it and sets a matching soname)"
+            ));
+        }
         needs.push((resource, bytes));
     }
     Ok(needs)
