@@ -286,4 +286,34 @@ mod tests {
         assert_eq!(dynamic(b"not an elf file at all"), None);
         assert_eq!(dynamic(&[]), None);
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes behind a valid ELF identification, and arbitrary
+        /// changes to a valid file, never panic, and whatever parses names
+        /// only strings from inside the input.
+        #[test]
+        fn hostile_bytes_never_panic(
+            class in 0u8..4,
+            order in 0u8..4,
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            edits in proptest::collection::vec((0usize..400, proptest::num::u8::ANY), 0..16),
+        ) {
+            let mut bytes = b"\x7fELF".to_vec();
+            bytes.extend([class, order]);
+            bytes.extend(&tail);
+            let _ = dynamic(&bytes);
+            let mut valid = elf64(&["libbar.so.1", "libc.so.6"], Some("libfoo.so.2"));
+            for (at, value) in edits {
+                if let Some(byte) = valid.get_mut(at) {
+                    *byte = value;
+                }
+            }
+            if let Some(found) = dynamic(&valid) {
+                for name in found.needed.iter().chain(found.soname.iter()) {
+                    proptest::prop_assert!(!name.contains('\0'));
+                    proptest::prop_assert!(name.len() < valid.len());
+                }
+            }
+        }
+    }
 }
