@@ -434,9 +434,9 @@
 //!
 //! Failures are `ImportError`s with `name` set: damaged bytes give the
 //! digest error Python modules give; a refused `dlopen` or a missing
-//! `PyInit_<name>` gives "cannot load extension module '<name>' from packed
+//! `PyInit_<name>` gives `cannot load extension module '<name>' from packed
 //! resources <container> (memory file /proc/self/fd/<N>): <dlerror text>;
-//! hint: ..." with CPython's error as the cause. Elsewhere than Linux the
+//! hint: ...`, with CPython's error as the cause. Elsewhere than Linux the
 //! finder returns `None` for packed extension modules, as before.
 //!
 //! ## CPython's regression tests over packed resources
