@@ -411,7 +411,8 @@
 //! closed descriptor's number, reused for the next memory file, would make
 //! `dlopen("/proc/self/fd/<N>")` return the previous library; and CPython
 //! keys its single-phase cache by that path. A process-wide table keyed by
-//! (module name, SHA-256 of the bytes) keeps each file open and gives a
+//! (module name, the container's content digest, which commits to every
+//! byte, so nothing is hashed again) keeps each file open and gives a
 //! re-import (`del sys.modules[name]`) the same path, so it behaves as a
 //! re-import from disk does. The cost is one descriptor per loaded module.
 //!

@@ -192,7 +192,13 @@ pub(crate) fn create_module<'py>(
     } else {
         format!("{name}{}", imp.suffix)
     };
-    let memory_path = memfd::extension_file(name, &label, bytes).map_err(|error| {
+    let memory_path = memfd::extension_file(
+        name,
+        found.source.container().content_digest().0,
+        &label,
+        bytes,
+    )
+    .map_err(|error| {
         import_error(
             py,
             name,
@@ -334,7 +340,11 @@ fn load_dependencies(
             );
             continue;
         }
-        memfd::load_library(resource, file_name(resource), object).map_err(|error| {
+        let container = state
+            .get(resource)
+            .map(|found| found.source.container().content_digest().0)
+            .unwrap_or_default();
+        memfd::load_library(resource, container, file_name(resource), object).map_err(|error| {
             fail(format!(
                 "loading the packed shared library '{resource}' it needs failed: {}; hint: the \
                  library must be a shared object for this platform, and the libraries it needs \

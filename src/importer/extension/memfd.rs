@@ -16,7 +16,7 @@
 //! modules by (path, name), and looks there before loading again. So every
 //! memory file that reached `dlopen` stays open for the life of the process
 //! (close-on-exec, so children started by `exec` do not inherit it), and a
-//! second import of the same bytes under the same name reuses its path,
+//! second import of the same module from the same container reuses its path,
 //! exactly as a second import of a file would. That costs one descriptor
 //! per loaded extension module or library.
 
@@ -25,8 +25,6 @@ use std::ffi::{CStr, CString};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Mutex, PoisonError};
-
-use sha2::{Digest as _, Sha256};
 
 /// `MFD_EXEC` (Linux 6.3): asks for an executable memory file explicitly,
 /// which `vm.memfd_noexec = 1` requires. Older kernels reject the flag.
@@ -83,19 +81,23 @@ impl MemoryFile {
     }
 }
 
-/// Memory files that reached `dlopen`, by (resource name, SHA-256 of the
-/// bytes). Never shrinks: see the module docs.
+/// Memory files that reached `dlopen`, by (resource name, content digest of
+/// the container holding it). The content digest commits to every byte of
+/// the container, so the pair names the bytes without hashing them again.
+/// Never shrinks: see the module docs.
 static LOADED: Mutex<BTreeMap<(String, [u8; 32]), MemoryFile>> = Mutex::new(BTreeMap::new());
 
-fn key(name: &str, bytes: &[u8]) -> (String, [u8; 32]) {
-    (name.to_owned(), Sha256::digest(bytes).into())
-}
-
-/// The path of a memory file holding `bytes` for extension module `name`:
-/// the one made by an earlier import of the same bytes, or a new one,
-/// which is then kept (CPython is about to `dlopen` it).
-pub(crate) fn extension_file(name: &str, label: &str, bytes: &[u8]) -> io::Result<String> {
-    let key = key(name, bytes);
+/// The path of a memory file holding `bytes`, extension module `name` of
+/// the container whose content digest is `container`: the one made by an
+/// earlier import of the same module, or a new one, which is then kept
+/// (CPython is about to `dlopen` it).
+pub(crate) fn extension_file(
+    name: &str,
+    container: [u8; 32],
+    label: &str,
+    bytes: &[u8],
+) -> io::Result<String> {
+    let key = (name.to_owned(), container);
     let mut loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(file) = loaded.get(&key) {
         return Ok(file.path());
@@ -117,12 +119,18 @@ pub(crate) enum LoadError {
     Dlopen(String),
 }
 
-/// Loads shared library `name` (a resource name) from `bytes` with
-/// `RTLD_NOW | RTLD_GLOBAL`, once per process: objects loaded later that
-/// need its soname get this copy. A library that fails to load leaves
-/// nothing behind.
-pub(crate) fn load_library(name: &str, label: &str, bytes: &[u8]) -> Result<(), LoadError> {
-    let key = key(name, bytes);
+/// Loads shared library `name` (a resource name in the container whose
+/// content digest is `container`) from `bytes` with `RTLD_NOW |
+/// RTLD_GLOBAL`, once per process: objects loaded later that need its
+/// soname get this copy. A library that fails to load leaves nothing
+/// behind.
+pub(crate) fn load_library(
+    name: &str,
+    container: [u8; 32],
+    label: &str,
+    bytes: &[u8],
+) -> Result<(), LoadError> {
+    let key = (name.to_owned(), container);
     // The lock is held across dlopen so two threads cannot load the same
     // library twice; dlopen of a plain library runs only its constructors,
     // which do not call back into this module.
@@ -183,7 +191,7 @@ mod tests {
     #[test]
     fn garbage_fails_to_load_with_the_linkers_message() {
         let garbage: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
-        let error = load_library("garbage.so", "garbage.so", &garbage).unwrap_err();
+        let error = load_library("garbage.so", [0; 32], "garbage.so", &garbage).unwrap_err();
         assert!(error.to_string().contains("invalid ELF header"), "{error}");
         // Nothing was kept.
         let loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
