@@ -13,7 +13,7 @@ use std::process::Command;
 
 use pyembed::OxidizedPythonInterpreterConfig;
 use pyembed::resources::{Container, DataField, PackedResourcesSource};
-use support::{TempDir, config, origin, python};
+use support::{TempDir, config, python};
 
 /// The interpreter's first extension suffix.
 const SUFFIX: &str = ".cpython-311-x86_64-linux-gnu.so";
@@ -570,26 +570,11 @@ fn a_packed_library_with_another_soname_fails_clearly() {
 fn extension_semantics_from_python() {
     let container = importer_support::stdlib_and_app();
     let forked = forked!(extension_semantics_from_python, &[], || {
-        let mut config = hermetic(&[&container]);
-        config.argv = Some(vec![
-            "prog".into(),
-            origin().into_os_string(),
-            include_str!("importer_python/test_extensions.py").into(),
-        ]);
-        let (ok, run, report): (bool, usize, String) = python(
+        let config = hermetic(&[&container]);
+        let (ok, run, report) = support::run_unittest_source(
             config,
-            r#"
-            import io, sys, types, unittest
-            _, origin, source = sys.argv
-            module = types.ModuleType("test_extensions")
-            module.ORIGIN = origin
-            sys.modules["test_extensions"] = module
-            exec(compile(source, "test_extensions.py", "exec"), module.__dict__)
-            stream = io.StringIO()
-            suite = unittest.defaultTestLoader.loadTestsFromModule(module)
-            result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
-            (result.wasSuccessful(), result.testsRun, stream.getvalue())
-            "#,
+            "test_extensions",
+            include_str!("importer_python/test_extensions.py"),
         );
         assert!(ok, "{report}");
         assert!(run >= 10, "only {run} tests ran:\n{report}");

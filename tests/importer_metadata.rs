@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pyembed::PackedResourcesSource;
-use support::{TempDir, config, origin, python};
+use support::{TempDir, config, python};
 
 const METADATA: &str = "Metadata-Version: 2.1
 Name: My_Package
@@ -105,27 +105,11 @@ forked_test! {
         let tree = dir.path().join("tree");
         write_tree(&tree, &metadata_tree());
         let app = pack_site_packages(&dir, &tree);
-        let mut config = app_config(&app, false);
-        config.argv = Some(vec![
-            "prog".into(),
-            origin().into_os_string(),
-            "test_metadata".into(),
-            include_str!("importer_python/test_metadata.py").into(),
-        ]);
-        let (ok, run, report): (bool, usize, String) = python(
+        let config = app_config(&app, false);
+        let (ok, run, report) = support::run_unittest_source(
             config,
-            r#"
-            import io, sys, types, unittest
-            _, origin, name, source = sys.argv
-            module = types.ModuleType(name)
-            module.ORIGIN = origin
-            sys.modules[name] = module
-            exec(compile(source, name + ".py", "exec"), module.__dict__)
-            stream = io.StringIO()
-            suite = unittest.defaultTestLoader.loadTestsFromModule(module)
-            result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
-            (result.wasSuccessful(), result.testsRun, stream.getvalue())
-            "#,
+            "test_metadata",
+            include_str!("importer_python/test_metadata.py"),
         );
         assert!(ok, "{report}");
         assert!(run >= 10, "only {run} tests ran:\n{report}");

@@ -109,28 +109,8 @@ fn in_origin(relative: &str) -> String {
 /// Runs the `unittest` file `source` as module `name` in the hermetic
 /// interpreter; returns `(successful, tests run, report)`.
 fn run_unittest_file(name: &str, source: &str) -> (bool, usize, String) {
-    let mut config = hermetic();
-    config.argv = Some(vec![
-        "prog".into(),
-        origin().into_os_string(),
-        name.into(),
-        source.into(),
-    ]);
-    python(
-        config,
-        r#"
-        import io, sys, types, unittest
-        _, origin, name, source = sys.argv
-        module = types.ModuleType(name)
-        module.ORIGIN = origin
-        sys.modules[name] = module
-        exec(compile(source, name + ".py", "exec"), module.__dict__)
-        stream = io.StringIO()
-        suite = unittest.defaultTestLoader.loadTestsFromModule(module)
-        result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
-        (result.wasSuccessful(), result.testsRun, stream.getvalue())
-        "#,
-    )
+    let config = hermetic();
+    support::run_unittest_source(config, name, source)
 }
 
 forked_test! {

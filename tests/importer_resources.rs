@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pyembed::PackedResourcesSource;
-use support::{TempDir, config, origin, python};
+use support::{TempDir, config, python};
 
 /// The tree `test_resources.py` expects, as `(relative path, contents)`.
 fn resource_tree() -> Vec<(&'static str, Vec<u8>)> {
@@ -74,27 +74,7 @@ fn run_unittest_file(app: &Path, name: &str, source: &str) -> (bool, usize, Stri
         PackedResourcesSource::MemoryMappedPath(importer_support::stdlib_and_app()),
         PackedResourcesSource::MemoryMappedPath(app.to_path_buf()),
     ];
-    config.argv = Some(vec![
-        "prog".into(),
-        origin().into_os_string(),
-        name.into(),
-        source.into(),
-    ]);
-    python(
-        config,
-        r#"
-        import io, sys, types, unittest
-        _, origin, name, source = sys.argv
-        module = types.ModuleType(name)
-        module.ORIGIN = origin
-        sys.modules[name] = module
-        exec(compile(source, name + ".py", "exec"), module.__dict__)
-        stream = io.StringIO()
-        suite = unittest.defaultTestLoader.loadTestsFromModule(module)
-        result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
-        (result.wasSuccessful(), result.testsRun, stream.getvalue())
-        "#,
-    )
+    support::run_unittest_source(config, name, source)
 }
 
 forked_test! {

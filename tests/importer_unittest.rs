@@ -7,7 +7,7 @@ mod support;
 mod importer_support;
 
 use pyembed::PackedResourcesSource;
-use support::{config, origin, python};
+use support::config;
 
 /// Runs the `unittest` file `source` as module `name`; returns
 /// `(successful, tests run, report)`.
@@ -18,27 +18,7 @@ fn run_unittest_file(name: &str, source: &str) -> (bool, usize, String) {
     config.packed_resources = vec![PackedResourcesSource::MemoryMappedPath(
         importer_support::stdlib_and_app(),
     )];
-    config.argv = Some(vec![
-        "prog".into(),
-        origin().into_os_string(),
-        name.into(),
-        source.into(),
-    ]);
-    python(
-        config,
-        r#"
-        import io, sys, types, unittest
-        _, origin, name, source = sys.argv
-        module = types.ModuleType(name)
-        module.ORIGIN = origin
-        sys.modules[name] = module
-        exec(compile(source, name + ".py", "exec"), module.__dict__)
-        stream = io.StringIO()
-        suite = unittest.defaultTestLoader.loadTestsFromModule(module)
-        result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
-        (result.wasSuccessful(), result.testsRun, stream.getvalue())
-        "#,
-    )
+    support::run_unittest_source(config, name, source)
 }
 
 forked_test! {

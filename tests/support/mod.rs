@@ -433,3 +433,35 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
+
+/// Run the `unittest` file `source` as module `name` inside an interpreter
+/// made from `config` (its `argv` is replaced). The module sees the virtual
+/// origin directory as `ORIGIN`. Returns `(successful, tests run, report)`.
+#[allow(dead_code)] // not every test binary runs Python test files
+pub fn run_unittest_source(
+    mut config: pyembed::OxidizedPythonInterpreterConfig<'static>,
+    name: &str,
+    source: &str,
+) -> (bool, usize, String) {
+    config.argv = Some(vec![
+        "prog".into(),
+        origin().into_os_string(),
+        name.into(),
+        source.into(),
+    ]);
+    python(
+        config,
+        r#"
+        import io, sys, types, unittest
+        _, origin, name, source = sys.argv
+        module = types.ModuleType(name)
+        module.ORIGIN = origin
+        sys.modules[name] = module
+        exec(compile(source, name + ".py", "exec"), module.__dict__)
+        stream = io.StringIO()
+        suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+        result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
+        (result.wasSuccessful(), result.testsRun, stream.getvalue())
+        "#,
+    )
+}
