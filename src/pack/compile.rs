@@ -478,7 +478,7 @@ impl WorkerPool {
     /// Compile every request; results come back in request order.
     ///
     /// Requests are handed out one at a time, largest source first, to
-    /// whichever worker has room: each worker has at most [`IN_FLIGHT`]
+    /// whichever worker has room: each worker has at most `IN_FLIGHT` (2)
     /// requests sent and not yet answered, so it always has the next one
     /// queued while it compiles, and no worker is left with a long tail
     /// while the others idle (a static split by source size left one of two
