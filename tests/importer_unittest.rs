@@ -29,3 +29,12 @@ forked_test! {
         assert!(run >= 20, "only {run} tests ran:\n{report}");
     }
 }
+
+forked_test! {
+    fn indexed_resources_from_python() {
+        let (ok, run, report) =
+            run_unittest_file("test_indexed", include_str!("importer_python/test_indexed.py"));
+        assert!(ok, "{report}");
+        assert!(run >= 9, "only {run} tests ran:\n{report}");
+    }
+}

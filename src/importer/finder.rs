@@ -38,6 +38,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::extension;
+use super::indexed::{self, OxidizedResource};
 use super::loading::{self, Runtime};
 use super::path_entry::OxidizedPathEntryFinder;
 use super::paths;
@@ -419,6 +420,37 @@ impl OxidizedFinder {
     #[getter]
     fn path_hook_base_str(&self) -> OsString {
         self.state().origin().as_os_str().to_owned()
+    }
+
+    /// Indexes the interpreter's built-in and frozen module names, so that
+    /// `indexed_resources()` lists them too (imports of them are delegated
+    /// either way). Calling it again changes nothing.
+    fn index_interpreter_builtins(&self, py: Python<'_>) -> PyResult<()> {
+        let (builtin, frozen) = indexed::interpreter_names(py)?;
+        let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let mut state = PythonResourcesState::clone(&guard);
+        indexed::record_interpreter_names(&mut state, builtin, frozen);
+        *guard = Arc::new(state);
+        Ok(())
+    }
+
+    /// An `OxidizedResource` for every indexed name, sorted by name; where
+    /// several containers hold a name, the earliest wins.
+    fn indexed_resources(&self) -> Vec<OxidizedResource> {
+        indexed::indexed_resources(&self.state())
+    }
+
+    /// A new container (`bytes`, all tier 0) holding every indexed packed
+    /// resource; built-in and frozen names no container packs are included
+    /// as data-less entries unless ignored.
+    #[pyo3(signature = (ignore_builtin = true, ignore_frozen = true))]
+    fn serialize_indexed_resources<'py>(
+        &self,
+        py: Python<'py>,
+        ignore_builtin: bool,
+        ignore_frozen: bool,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        indexed::serialize_bytes(py, &self.state(), ignore_builtin, ignore_frozen)
     }
 
     fn __repr__(&self) -> String {

@@ -39,6 +39,7 @@
 
 mod extension;
 mod finder;
+mod indexed;
 mod loading;
 mod path_entry;
 mod paths;
@@ -59,6 +60,8 @@ pub(crate) mod oxidized_importer {
     use super::OxidizedFinder;
     #[pymodule_export]
     use super::OxidizedPathEntryFinder;
+    #[pymodule_export]
+    use super::indexed::OxidizedResource;
     #[pymodule_export]
     use super::resources::module_getattr;
 }

@@ -69,6 +69,7 @@ pub struct PythonResourcesState {
     names: BTreeMap<Box<str>, IndexEntry>,
     builtin_modules: BTreeSet<String>,
     frozen_modules: BTreeSet<String>,
+    interpreter_names_indexed: bool,
 }
 
 /// One indexed container and a description of where it came from.
@@ -154,6 +155,7 @@ impl PythonResourcesState {
             names: BTreeMap::new(),
             builtin_modules: BTreeSet::new(),
             frozen_modules: BTreeSet::new(),
+            interpreter_names_indexed: false,
         }
     }
 
@@ -275,6 +277,18 @@ impl PythonResourcesState {
     /// The recorded built-in module names, sorted.
     pub fn builtin_modules(&self) -> impl Iterator<Item = &str> + '_ {
         self.builtin_modules.iter().map(String::as_str)
+    }
+
+    /// Marks the interpreter's built-in and frozen names as indexed in their
+    /// own right (`OxidizedFinder.index_interpreter_builtins()`): listings
+    /// then include those no container packs.
+    pub fn mark_interpreter_names_indexed(&mut self) {
+        self.interpreter_names_indexed = true;
+    }
+
+    /// Whether [`Self::mark_interpreter_names_indexed`] was called.
+    pub fn interpreter_names_indexed(&self) -> bool {
+        self.interpreter_names_indexed
     }
 
     /// The recorded frozen module names, sorted.
