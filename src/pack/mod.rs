@@ -1,4 +1,6 @@
-//! Packing Python code into resources (work in progress).
+//! Packing Python code into verified containers: scanning and classifying inputs,
+//! applying the stdlib policy, compiling bytecode with the linked CPython, and
+//! writing the container. `packer` is the entry point; see its module docs.
 
 pub mod compile;
 pub mod marshal;
