@@ -13,7 +13,7 @@ use std::process::Command;
 
 use pyembed::OxidizedPythonInterpreterConfig;
 use pyembed::resources::{Container, DataField, PackedResourcesSource};
-use support::{TempDir, config, python};
+use support::{config, python};
 
 /// The interpreter's first extension suffix.
 const SUFFIX: &str = ".cpython-311-x86_64-linux-gnu.so";
@@ -205,68 +205,14 @@ fn extension_modules_import_with_the_host_stdlib_hidden() {
         );
         assert_eq!(abs, 7, "ctypes.CDLL(None) calls libc");
         assert!(mapped, "_ctypes is mapped from a memory file");
-        eprintln!("pyembed-test: hidden-stdlib body ran");
+        eprintln!("{}", importer_support::HIDDEN_STDLIB_BODY_RAN);
         return;
     }
-    if !unshare_works() {
-        eprintln!(
-            "skipped: `unshare -rm` cannot create a user and mount namespace here, so the host \
-             stdlib cannot be hidden"
-        );
-        return;
-    }
-    let empty = TempDir::new("hidden-stdlib-extensions");
-    let exe = std::env::current_exe().expect("the test executable");
-    let mut command = Command::new("unshare");
-    command
-        .args([
-            "-rm",
-            "sh",
-            "-c",
-            r#"mount --bind "$0" /usr/lib/python3.11 && exec "$@""#,
-        ])
-        .arg(empty.path())
-        .arg(&exe)
-        .args([
-            "extension_modules_import_with_the_host_stdlib_hidden",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HIDDEN_CHILD_VAR, "1");
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PYTHON") {
-            command.env_remove(name);
-        }
-    }
-    let output = command.output().expect("running unshare");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    importer_support::run_with_stdlib_hidden(
+        "extension_modules_import_with_the_host_stdlib_hidden",
+        HIDDEN_CHILD_VAR,
+        &[],
     );
-    assert!(
-        output.status.success(),
-        "the hidden-stdlib child failed:\n{text}"
-    );
-    assert!(
-        text.contains("pyembed-test: hidden-stdlib body ran"),
-        "the child did not run the test body:\n{text}"
-    );
-}
-
-/// Whether this sandbox lets an unprivileged process bind-mount over the
-/// host stdlib in a private namespace.
-fn unshare_works() -> bool {
-    Command::new("unshare")
-        .args([
-            "-rm",
-            "sh",
-            "-c",
-            "mount --bind /tmp /mnt 2>/dev/null || mount -t tmpfs none /mnt",
-        ])
-        .output()
-        .is_ok_and(|output| output.status.success())
 }
 
 #[test]

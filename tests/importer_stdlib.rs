@@ -293,75 +293,22 @@ fn the_whole_stdlib_imports_with_the_host_stdlib_hidden() {
             "{} [host stdlib hidden]",
             import_all_hermetic(&plan, &container)
         );
-        eprintln!("pyembed-test: hidden-stdlib body ran");
-        return;
-    }
-    if !unshare_works() {
-        eprintln!(
-            "skipped: `unshare -rm` cannot create a user and mount namespace here, so the host \
-             stdlib cannot be hidden"
-        );
+        eprintln!("{}", importer_support::HIDDEN_STDLIB_BODY_RAN);
         return;
     }
     let plan = Plan::get();
-    let empty = support::TempDir::new("hidden-stdlib");
-    let exe = std::env::current_exe().expect("the test executable");
-    let mut command = Command::new("unshare");
-    command
-        .args([
-            "-rm",
-            "sh",
-            "-c",
-            r#"mount --bind "$0" /usr/lib/python3.11 && exec "$@""#,
-        ])
-        .arg(empty.path())
-        .arg(&exe)
-        .args([
-            "the_whole_stdlib_imports_with_the_host_stdlib_hidden",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HIDDEN_CHILD_VAR, "1");
-    for (name, value) in plan.env() {
-        command.env(name, value);
-    }
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PYTHON") {
-            command.env_remove(name);
-        }
-    }
-    let output = command.output().expect("running unshare");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let text = importer_support::run_with_stdlib_hidden(
+        "the_whole_stdlib_imports_with_the_host_stdlib_hidden",
+        HIDDEN_CHILD_VAR,
+        &plan.env(),
     );
-    assert!(
-        output.status.success(),
-        "the hidden-stdlib child failed:\n{text}"
-    );
-    assert!(
-        text.contains("pyembed-test: hidden-stdlib body ran"),
-        "the child did not run the test body:\n{text}"
-    );
-    for line in text.lines().filter(|l| l.starts_with("import-all")) {
+    for line in text
+        .iter()
+        .flat_map(|t| t.lines())
+        .filter(|l| l.starts_with("import-all"))
+    {
         println!("{line}");
     }
-}
-
-/// Whether this sandbox lets an unprivileged process bind-mount over the
-/// host stdlib in a private namespace.
-fn unshare_works() -> bool {
-    Command::new("unshare")
-        .args([
-            "-rm",
-            "sh",
-            "-c",
-            "mount --bind /tmp /mnt 2>/dev/null || mount -t tmpfs none /mnt",
-        ])
-        .output()
-        .is_ok_and(|output| output.status.success())
 }
 
 /// Not a check: times importing the same list in both interpreters. The

@@ -174,3 +174,80 @@ pub fn flip_bit(path: &Path, offset: usize, bit: u8, out: &Path) {
     bytes[offset] ^= 1 << bit;
     std::fs::write(out, bytes).expect("writing the damaged container");
 }
+
+/// Marker a test body prints once it has run inside the hidden-stdlib child.
+#[allow(dead_code)] // not every importer test binary hides the stdlib
+pub const HIDDEN_STDLIB_BODY_RAN: &str = "pyembed-test: hidden-stdlib body ran";
+
+/// Re-run test `test_name` of this binary in a private user and mount
+/// namespace where an empty directory is bind-mounted over the host stdlib,
+/// with `child_var=1` and `env` set and every `PYTHON*` variable removed.
+/// The child's body must print [`HIDDEN_STDLIB_BODY_RAN`].
+///
+/// Returns the child's combined output, or `None` (after printing why) when
+/// this sandbox cannot create such a namespace.
+#[allow(dead_code)]
+pub fn run_with_stdlib_hidden(
+    test_name: &str,
+    child_var: &str,
+    env: &[(String, String)],
+) -> Option<String> {
+    if !unshare_works() {
+        eprintln!(
+            "skipped: `unshare -rm` cannot create a user and mount namespace here, so the host \
+             stdlib cannot be hidden"
+        );
+        return None;
+    }
+    let empty = super::support::TempDir::new("hidden-stdlib");
+    let exe = std::env::current_exe().expect("the test executable");
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            r#"mount --bind "$0" /usr/lib/python3.11 && exec "$@""#,
+        ])
+        .arg(empty.path())
+        .arg(&exe)
+        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(child_var, "1");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PYTHON") {
+            command.env_remove(name);
+        }
+    }
+    let output = command.output().expect("running unshare");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the hidden-stdlib child failed:\n{text}"
+    );
+    assert!(
+        text.contains(HIDDEN_STDLIB_BODY_RAN),
+        "the child did not run the test body:\n{text}"
+    );
+    Some(text)
+}
+
+/// Whether this sandbox lets an unprivileged process bind-mount over the
+/// host stdlib in a private namespace.
+fn unshare_works() -> bool {
+    Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            "mount --bind /tmp /mnt 2>/dev/null || mount -t tmpfs none /mnt",
+        ])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
