@@ -748,10 +748,11 @@ fn user_does_not_matter() {
     }
     // The checkout may sit in a directory only its owner can enter (a
     // `mktemp -d` clone is mode 0700); then `nobody` cannot run the binary.
+    // Probe by exec'ing from a process that already runs as `nobody`, as the
+    // packer does when it starts its compile workers.
     let reachable = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(PYEMBED)
-        .arg("--version")
+        .args(["sh", "-c", r#"exec "$0" --version"#, PYEMBED])
         .output()
         .is_ok_and(|out| out.status.success());
     if !reachable {
