@@ -73,6 +73,9 @@
 mod cursor;
 mod digest;
 mod error;
+#[cfg(any(fuzzing, test))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 mod image;
 pub mod index;
