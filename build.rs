@@ -37,6 +37,10 @@ fn main() {
     // Downstream binaries do the same in their own build script; see the crate docs.
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo::rustc-link-arg=-Wl,--export-dynamic");
+        // Daemon threads park instead of `pthread_exit` at finalisation (a
+        // forced unwind through pyo3 frames aborts the process); see
+        // src/interpreter/daemon_threads.rs.
+        println!("cargo::rustc-link-arg=-Wl,--wrap=PyThread_exit_thread");
     }
 }
 

@@ -146,12 +146,16 @@ forked_test! {
         let err = start_err(config);
         let text = err.to_string();
         assert!(
-            matches!(err, NewInterpreterError::Status { phase: pyembed::InitPhase::Main, .. }),
+            matches!(
+                err,
+                NewInterpreterError::PythonException { phase: pyembed::InitPhase::Main, .. }
+            ),
             "{err:?}"
         );
         assert!(
             text.ends_with(
-                "hint: the packed resources do not contain the standard library (no \
+                "failed to get the Python codec of the filesystem encoding: \
+                 ModuleNotFoundError: No module named 'encodings'; hint: the packed resources do not contain the standard library (no \
                  `encodings` package), and filesystem_importer is off; pack it (`pyembed pack \
                  --stdlib /usr/lib/python3.11 ...`) or turn filesystem_importer on"
             ),

@@ -6,6 +6,7 @@
 //! then set this crate's `sys` attributes and hooks. Afterwards the GIL is
 //! released; [`MainPythonInterpreter::with_gil`] takes it for a closure.
 
+mod daemon_threads;
 mod environment;
 mod lifecycle;
 mod multiprocessing;
@@ -89,7 +90,10 @@ impl<'interpreter, 'resources> MainPythonInterpreter<'interpreter, 'resources> {
         unsafe { lifecycle::apply_core_overrides(interpreter_config.warn_default_encoding) };
 
         // SAFETY: the core phase completed on this thread, which holds the GIL.
-        unsafe { lifecycle::initialize_main() }.map_err(|error| stdlib_hint.apply(error))?;
+        unsafe { lifecycle::initialize_main() }
+            // SAFETY: the failed main phase left this thread holding the GIL.
+            .map_err(|error| unsafe { setup::with_pending_exception(error) })
+            .map_err(|error| stdlib_hint.apply(error))?;
 
         // SAFETY: as above; `_Py_InitializeMain` keeps the GIL held.
         let py = unsafe { Python::assume_attached() };

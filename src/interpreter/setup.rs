@@ -2,8 +2,10 @@
 //! importer installation between the core and main phases, then `sys`
 //! attributes and hooks once the interpreter is complete.
 
+use std::ffi::CStr;
 use std::os::unix::ffi::OsStrExt;
 
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyModule};
 
@@ -33,6 +35,169 @@ pub(crate) fn python_error(
         exception: err.to_string(),
         traceback,
     }
+}
+
+/// A failed `PyStatus` often leaves behind the Python exception that caused
+/// it (an `encodings` that raises on import, say), which CPython itself never
+/// prints. Fold it, with its traceback, into the error; the status text
+/// becomes the context.
+///
+/// The interpreter is only half started here (`Py_IsInitialized()` is still
+/// false, so pyo3's safe API refuses to run): this reads the exception with
+/// the raw C API and attribute lookups only, importing nothing.
+///
+/// # Safety
+/// This thread must hold the GIL of the interpreter whose start failed.
+pub(crate) unsafe fn with_pending_exception(error: NewInterpreterError) -> NewInterpreterError {
+    let NewInterpreterError::Status {
+        phase,
+        function,
+        message,
+    } = &error
+    else {
+        return error;
+    };
+    // SAFETY: the caller holds the GIL; PyErr_Occurred only reads the thread
+    // state.
+    if unsafe { ffi::PyErr_Occurred() }.is_null() {
+        return error;
+    }
+    let (mut kind, mut value, mut traceback) = (
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    );
+    // SAFETY: the GIL is held; PyErr_Fetch hands us one reference to each
+    // non-NULL object (released below) and clears the error indicator.
+    unsafe {
+        ffi::PyErr_Fetch(&mut kind, &mut value, &mut traceback);
+        ffi::PyErr_NormalizeException(&mut kind, &mut value, &mut traceback);
+    }
+    // SAFETY: the GIL is held and the pointers are NULL or owned references.
+    let exception = unsafe { describe_exception(kind, value) };
+    // SAFETY: as above.
+    let traceback_text = unsafe { describe_traceback(traceback) };
+    // SAFETY: releasing the references PyErr_Fetch gave us.
+    unsafe {
+        ffi::Py_XDECREF(kind);
+        ffi::Py_XDECREF(value);
+        ffi::Py_XDECREF(traceback);
+        // Whatever the helpers above raised is of no further interest.
+        ffi::PyErr_Clear();
+    }
+    let context = match function {
+        Some(function) => format!("{function}: {message}"),
+        None => message.clone(),
+    };
+    NewInterpreterError::PythonException {
+        phase: *phase,
+        context,
+        exception,
+        traceback: traceback_text,
+    }
+}
+
+/// `str()` of `object` as a Rust string, or `None`.
+///
+/// # Safety
+/// The GIL is held; `object` is NULL or a valid object.
+unsafe fn text_of(object: *mut ffi::PyObject) -> Option<String> {
+    if object.is_null() {
+        return None;
+    }
+    // SAFETY: the caller's contract; each new reference is released.
+    unsafe {
+        let text = ffi::PyObject_Str(object);
+        if text.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let mut size: ffi::Py_ssize_t = 0;
+        let data = ffi::PyUnicode_AsUTF8AndSize(text, &mut size);
+        let result = (!data.is_null()).then(|| {
+            let bytes = std::slice::from_raw_parts(data.cast::<u8>(), size as usize);
+            String::from_utf8_lossy(bytes).into_owned()
+        });
+        ffi::Py_DECREF(text);
+        if result.is_none() {
+            ffi::PyErr_Clear();
+        }
+        result
+    }
+}
+
+/// Attribute `name` of `object` (a new reference), or NULL with no error set.
+///
+/// # Safety
+/// The GIL is held; `object` is NULL or a valid object.
+unsafe fn attribute(object: *mut ffi::PyObject, name: &CStr) -> *mut ffi::PyObject {
+    if object.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: the caller's contract.
+    unsafe {
+        let value = ffi::PyObject_GetAttrString(object, name.as_ptr());
+        if value.is_null() {
+            ffi::PyErr_Clear();
+        }
+        value
+    }
+}
+
+/// `Type: value`, as the last line of a traceback shows it.
+///
+/// # Safety
+/// The GIL is held; the pointers are NULL or valid objects.
+unsafe fn describe_exception(kind: *mut ffi::PyObject, value: *mut ffi::PyObject) -> String {
+    // SAFETY: the caller's contract; new references are released.
+    unsafe {
+        let name = attribute(kind, c"__qualname__");
+        let name_text = text_of(name).unwrap_or_else(|| "exception".to_string());
+        ffi::Py_XDECREF(name);
+        match text_of(value).filter(|text| !text.is_empty()) {
+            Some(text) => format!("{name_text}: {text}"),
+            None => name_text,
+        }
+    }
+}
+
+/// The frames of `traceback`, innermost last, in Python's own layout.
+///
+/// # Safety
+/// The GIL is held; `traceback` is NULL or a traceback object.
+unsafe fn describe_traceback(traceback: *mut ffi::PyObject) -> Option<String> {
+    let mut lines = Vec::new();
+    // SAFETY: the caller's contract; every new reference is released, and a
+    // borrowed `traceback` is never released.
+    unsafe {
+        let mut current = traceback;
+        ffi::Py_XINCREF(current);
+        // Bounded: a traceback is a finite chain, but never trust a cycle.
+        for _ in 0..200 {
+            if current.is_null() || current == ffi::Py_None() {
+                break;
+            }
+            let line = attribute(current, c"tb_lineno");
+            let frame = attribute(current, c"tb_frame");
+            let code = attribute(frame, c"f_code");
+            let file = attribute(code, c"co_filename");
+            let name = attribute(code, c"co_name");
+            lines.push(format!(
+                "  File \"{}\", line {}, in {}",
+                text_of(file).unwrap_or_default(),
+                text_of(line).unwrap_or_default(),
+                text_of(name).unwrap_or_default()
+            ));
+            for object in [line, frame, code, file, name] {
+                ffi::Py_XDECREF(object);
+            }
+            let next = attribute(current, c"tb_next");
+            ffi::Py_DECREF(current);
+            current = next;
+        }
+        ffi::Py_XDECREF(current);
+    }
+    (!lines.is_empty()).then(|| format!("Traceback (most recent call last):\n{}", lines.join("\n")))
 }
 
 /// Opens and indexes every `packed_resources` source when `oxidized_importer`
@@ -106,6 +271,20 @@ impl StdlibHint {
                 phase,
                 function,
                 message: format!("{message}; hint: {hint}"),
+            },
+            (
+                Some(hint),
+                NewInterpreterError::PythonException {
+                    phase,
+                    context,
+                    exception,
+                    traceback,
+                },
+            ) => NewInterpreterError::PythonException {
+                phase,
+                context,
+                exception: format!("{exception}; hint: {hint}"),
+                traceback,
             },
             (_, error) => error,
         }

@@ -32,12 +32,16 @@ use super::{
     header::HEADER_LEN, packed, packed::ResourceFlags,
 };
 
+/// What [`exercise`] read: each resource name with the fields that read
+/// successfully.
+type ReadBack = Vec<(String, Vec<(DataField, Vec<u8>)>)>;
+
 /// Reads everything readable from a container that opened, the way `pyembed
 /// inspect` and `pyembed verify` do: summaries, every field of every
 /// resource, the whole-resource decode, an audit and an eager verification.
 ///
 /// Returns the names whose reads succeeded, with the fields read.
-fn exercise(container: &Container<'_>) -> Vec<(String, Vec<(DataField, Vec<u8>)>)> {
+fn exercise(container: &Container<'_>) -> ReadBack {
     let _ = container.layout();
     let _ = container.content_digest();
     let names: Vec<String> = container.summaries().map(|s| s.name.to_owned()).collect();
