@@ -502,16 +502,19 @@ forked_test! {
         assert!(
             matches!(
                 &err,
-                NewInterpreterError::Status { function: Some(function), message, .. }
-                    if function == "init_fs_encoding"
-                        && message.contains("filesystem encoding")
+                NewInterpreterError::PythonException { context, exception, .. }
+                    if context.starts_with("init_fs_encoding: ")
+                        && context.contains("filesystem encoding")
+                        && exception.starts_with("LookupError")
             ),
             "{err:?}"
         );
+        // CPython's status, then the exception it left pending, naming the codec.
         assert_eq!(
             err.to_string(),
             "error during Python main: init_fs_encoding: \
-             failed to get the Python codec of the filesystem encoding"
+             failed to get the Python codec of the filesystem encoding: \
+             LookupError: unknown encoding: no-such-codec"
         );
     }
 
