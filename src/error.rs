@@ -161,6 +161,25 @@ pub enum NewInterpreterError {
         error: Box<crate::resources::ContainerError>,
     },
 
+    /// A packed-resources container is intact but is not the one the
+    /// configuration pins (`packed_resources_digests`). Checked before CPython
+    /// starts; the phase is [`InitPhase::ImporterInstallation`].
+    #[error(
+        "error during Python {phase}: packed resources {container} have content digest \
+         {actual}, but this program only runs {expected}; hint: the payload was replaced \
+         or rebuilt, rebuild the program with the new digest or restore the original",
+        phase = InitPhase::ImporterInstallation
+    )]
+    UnexpectedPackedResources {
+        /// The source: the file's path, or a description of the in-memory
+        /// container.
+        container: String,
+        /// The pinned digest, hex.
+        expected: String,
+        /// The container's content digest, hex.
+        actual: String,
+    },
+
     /// A static message (kept for compatibility with pyembed 0.24).
     #[error("{0}")]
     Simple(&'static str),
@@ -177,7 +196,9 @@ impl NewInterpreterError {
             Self::Status { phase, .. }
             | Self::Exit { phase, .. }
             | Self::PythonException { phase, .. } => *phase,
-            Self::PackedResources { .. } => InitPhase::ImporterInstallation,
+            Self::PackedResources { .. } | Self::UnexpectedPackedResources { .. } => {
+                InitPhase::ImporterInstallation
+            }
             _ => InitPhase::Configuration,
         }
     }

@@ -102,6 +102,7 @@ fn populated() -> OxidizedPythonInterpreterConfig<'static> {
             PackedResourcesSource::MemoryMappedPath("$ORIGIN/app.pyembed".into()),
             PackedResourcesSource::MemoryMappedPath("/opt/app/extra.pyembed".into()),
         ],
+        packed_resources_digests: vec!["ab".repeat(32), "cd".repeat(32)],
         extra_extension_modules: None,
         argv: Some(vec!["app".into(), "--flag".into(), "é".into()]),
         argvb: true,

@@ -89,6 +89,13 @@ pub struct OxidizedPythonInterpreterConfig<'a> {
     /// in an earlier source wins. Only `MemoryMappedPath` sources can be
     /// serialized; `$ORIGIN` is expanded by `resolve()`.
     pub packed_resources: Vec<PackedResourcesSource<'a>>,
+    /// Pins: the content digests (hex SHA-256, as `pyembed pack`, `inspect`
+    /// and `verify` print them) that the containers of `packed_resources`
+    /// must have, one per source in the same order. Empty means no pin. A
+    /// container with any other digest is refused before CPython starts, so
+    /// a binary built with its pins compiled in runs only the payload it was
+    /// built for (see `docs/security.md`).
+    pub packed_resources_digests: Vec<String>,
     /// Extra built-in extension modules defined in Rust.
     #[cfg_attr(feature = "serialization", serde(skip))]
     pub extra_extension_modules: Option<Vec<ExtensionModule>>,
@@ -138,6 +145,7 @@ impl Default for OxidizedPythonInterpreterConfig<'_> {
             oxidized_importer: false,
             filesystem_importer: true,
             packed_resources: Vec::new(),
+            packed_resources_digests: Vec::new(),
             extra_extension_modules: None,
             argv: None,
             argvb: false,

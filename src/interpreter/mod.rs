@@ -231,6 +231,26 @@ fn validate(
             });
         }
     }
+    let pins = &config.packed_resources_digests;
+    if !pins.is_empty() && pins.len() != config.packed_resources.len() {
+        return Err(NewInterpreterError::InvalidConfig {
+            field: "packed_resources_digests",
+            message: format!(
+                "has {} digests for {} packed_resources sources; give one per source, in order",
+                pins.len(),
+                config.packed_resources.len()
+            ),
+        });
+    }
+    if let Some(bad) = pins
+        .iter()
+        .find(|pin| crate::resources::Digest::from_hex(pin).is_none())
+    {
+        return Err(NewInterpreterError::InvalidConfig {
+            field: "packed_resources_digests",
+            message: format!("`{bad}` is not a SHA-256 digest (64 hexadecimal digits)"),
+        });
+    }
     crate::allocator::check_backend(config.allocator_backend)?;
     pyconfig::check_no_nul(ic)?;
     pyconfig::BytesArgv::new("argv", &config.resolve_sys_argv())?;

@@ -214,13 +214,25 @@ pub(crate) fn open_packed_resources(
         return Ok(None);
     }
     let mut state = PythonResourcesState::new(config.origin());
-    for source in &config.packed_resources {
-        state
-            .index_source(source)
-            .map_err(|error| NewInterpreterError::PackedResources {
+    for (n, source) in config.packed_resources.iter().enumerate() {
+        let container = crate::resources::Container::open_static(source).map_err(|error| {
+            NewInterpreterError::PackedResources {
                 container: source.description(),
                 error: Box::new(error),
-            })?;
+            }
+        })?;
+        // Pins were checked to be well-formed digests, one per source.
+        if let Some(pin) = config.packed_resources_digests.get(n) {
+            let actual = container.content_digest();
+            if crate::resources::Digest::from_hex(pin) != Some(actual) {
+                return Err(NewInterpreterError::UnexpectedPackedResources {
+                    container: source.description(),
+                    expected: pin.to_ascii_lowercase(),
+                    actual: actual.to_string(),
+                });
+            }
+        }
+        state.index_container(source.description(), container);
     }
     Ok(Some(state))
 }
