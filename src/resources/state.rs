@@ -178,11 +178,21 @@ impl PythonResourcesState {
     /// Indexes an open container after those already present, under
     /// `description` (used in error messages). Returns how many names it
     /// added.
+    ///
+    /// When the environment variable `PYEMBED_UNSAFE_SKIP_VERIFICATION` is
+    /// `1`, the container's lazy verification is turned off
+    /// ([`Container::skip_lazy_verification`]) and a warning is printed to
+    /// standard error once per process. That switch exists to measure what
+    /// verification costs (`benches/import_all.sh`); never set it in
+    /// production.
     pub fn index_container(
         &mut self,
         description: impl Into<String>,
         container: Container<'static>,
     ) -> usize {
+        if skip_verification_requested() {
+            container.skip_lazy_verification();
+        }
         let source = self.sources.len();
         let mut added = 0;
         for summary in container.summaries() {
@@ -295,6 +305,25 @@ impl PythonResourcesState {
     pub fn frozen_modules(&self) -> impl Iterator<Item = &str> + '_ {
         self.frozen_modules.iter().map(String::as_str)
     }
+}
+
+/// The benchmark-only switch that turns lazy verification off.
+const SKIP_VERIFICATION_VARIABLE: &str = "PYEMBED_UNSAFE_SKIP_VERIFICATION";
+
+/// Whether [`SKIP_VERIFICATION_VARIABLE`] is `1`, read once per process;
+/// warns on standard error the first time it is.
+fn skip_verification_requested() -> bool {
+    static REQUESTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REQUESTED.get_or_init(|| {
+        let requested = std::env::var_os(SKIP_VERIFICATION_VARIABLE).is_some_and(|v| v == "1");
+        if requested {
+            eprintln!(
+                "pyembed: warning: {SKIP_VERIFICATION_VARIABLE}=1: packed resources are NOT \
+                 verified (a benchmarking switch; never use it in production)"
+            );
+        }
+        requested
+    })
 }
 
 #[cfg(test)]
