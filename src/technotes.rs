@@ -470,6 +470,22 @@
 //! hint: ...`, with CPython's error as the cause. Elsewhere than Linux the
 //! finder returns `None` for packed extension modules, as before.
 //!
+//! A resource may instead locate its library on disk, by a path relative
+//! to the executable's directory (`relative_path_extension_module_shared_library`
+//! in the python-packed-resources format, PyOxidizer's "filesystem-relative"
+//! location), for libraries that must stay files (licence terms, code that
+//! reads its own `__file__` neighbours). When the resource holds no library
+//! in memory but has that path, `find_spec` gives the real file as `origin`
+//! and `__file__` (it exists, so `has_location` is honest), and
+//! `create_module` hands it to `_imp.create_dynamic` as it is; its own
+//! `$ORIGIN` RPATH then works. The path must be plain relative (no `..`, not
+//! absolute), so a container cannot point outside the application's
+//! directory. Neither a library nor a path, a path that escapes, or a
+//! missing file are each an `ImportError` that says which and where. The
+//! file is not verified (it is not in the container); that is the price of
+//! keeping it on disk. `pyembed pack` does not write such resources yet:
+//! containers built with the library API (`ContainerWriter`) can.
+//!
 //! ## CPython's regression tests over packed resources
 //!
 //! `benches/regrtest_packed.sh` runs a selection of CPython's own tests
