@@ -7,6 +7,9 @@
 #   tier0  examples/packed-python, `pyembed pack --stdlib --compress=none`,
 #          filesystem importer off (PYEMBED_FILESYSTEM_IMPORTER=0)
 #   tier1  the same, `--compress=all` (every resource zstd-compressed)
+#   tier0u, tier1u  the same two with lazy verification turned off
+#          (PYEMBED_UNSAFE_SKIP_VERIFICATION=1, a benchmarking-only switch),
+#          so verification's share of the import time is measured in-run
 #   fs     /usr/bin/python3.11 -I -S from its own files, warm __pycache__
 #          (checked: every listed .py module has its cpython-311 .pyc)
 #   zip    python3.11 -I -S, the listed modules' .pyc (copied from the warm
@@ -19,10 +22,15 @@
 #          lib-dynload only
 #   floorx the same floor script run by packed-python (the tier-0 container
 #          serves start-up only), to separate the importer from the build
+#   fsx    packed-python without containers: CPython's filesystem importer
+#          from /usr/lib/python3.11 inside our binary, so tier0/fsx compares
+#          the importers on equal footing (same static libpython)
 #
 # Everything runs -I -S (packed-python parses argv as python does). Each
-# repetition runs the five commands, reversed on odd repetitions. Prints
-# medians, min/max and the ratios; nothing fails on a time.
+# repetition runs every variant, reversed on odd repetitions. Prints
+# medians, min/max and the ratios of medians, of wall time (perf_counter)
+# and of the process's CPU time over the same loop (time.process_time, less
+# sensitive to other load on a shared machine); nothing fails on a time.
 #
 #   benches/import_all.sh                 # N=5
 #   N=9 benches/import_all.sh
@@ -70,20 +78,25 @@ import importlib, time
 names = open(LIST).read().split()
 failed = []
 start = time.perf_counter()
+cpu = time.process_time()
 for name in names:
     try:
         importlib.import_module(name)
     except BaseException:
         failed.append(name)
+cpu = time.process_time() - cpu
 elapsed = time.perf_counter() - start
-print("%.6f %d %d" % (elapsed, len(names), len(failed)))
+print("%.6f %d %d %.6f" % (elapsed, len(names), len(failed), cpu))
 if failed and SHOW_FAILED:
     print(" ".join(failed))
 EOF
 
-packed_run() { # container, extra code
+packed_run() { # container
     PYEMBED_PACKED_RESOURCES=$1 PYEMBED_FILESYSTEM_IMPORTER=0 "$PACKED" -I -S -W ignore \
         -c "LIST='$LIST'; SHOW_FAILED=${SHOW_FAILED:-0}; $(cat "$WORK/loop.py")"
+}
+unverified_run() { # container
+    PYEMBED_UNSAFE_SKIP_VERIFICATION=1 packed_run "$1" 2>/dev/null
 }
 
 if [[ ${REGENERATE:-0} == 1 ]]; then
@@ -188,37 +201,49 @@ run_floorx() {
 }
 run_tier0() { packed_run "$WORK/tier0.pyembed"; }
 run_tier1() { packed_run "$WORK/tier1.pyembed"; }
+run_fsx() {
+    env -u PYEMBED_PACKED_RESOURCES "$PACKED" -I -S -W ignore \
+        -c "LIST='$LIST'; SHOW_FAILED=0; $(cat "$WORK/loop.py")"
+}
+run_tier0u() { unverified_run "$WORK/tier0.pyembed"; }
+run_tier1u() { unverified_run "$WORK/tier1.pyembed"; }
 
-VARIANTS=(tier0 tier1 fs zip floor floorx)
+VARIANTS=(tier0 tier1 fs zip floor floorx tier0u tier1u fsx)
 for name in "${VARIANTS[@]}"; do run_$name >/dev/null; done  # warm the page cache
 for ((i = 0; i < N; i++)); do
     order=("${VARIANTS[@]}")
-    if ((i % 2)); then order=(floorx floor zip fs tier1 tier0); fi
+    if ((i % 2)); then order=(fsx tier1u tier0u floorx floor zip fs tier1 tier0); fi
     for name in "${order[@]}"; do
-        read -r seconds count failed < <(run_$name | head -1)
+        read -r seconds count failed cpu < <(run_$name | head -1)
         if [[ $failed != 0 ]]; then
             echo "warning: $name: $failed of $count names failed to import" >&2
         fi
-        printf '%s\t%s\n' "$name" "$seconds" >>"$TIMES"
+        printf '%s\t%s\t%s\n' "$name" "$seconds" "$cpu" >>"$TIMES"
     done
 done
 
 "$PYTHON" -I - "$TIMES" "$N" "$(wc -l <"$LIST")" <<'EOF'
 import statistics, sys
-times = {}
+times, cpus = {}, {}
 for line in open(sys.argv[1]):
-    name, seconds = line.split()
+    name, seconds, cpu = line.split()
     times.setdefault(name, []).append(float(seconds))
+    cpus.setdefault(name, []).append(float(cpu))
 print("import-all: %s modules, N=%s, in-process seconds (perf_counter)" % (sys.argv[3], sys.argv[2]))
 med = {k: statistics.median(v) for k, v in times.items()}
+cmed = {k: statistics.median(v) for k, v in cpus.items()}
 labels = {"tier0": "ours, tier 0 (--compress=none)", "tier1": "ours, tier 1 (--compress=all)",
           "fs": "python3.11 -I -S, filesystem", "zip": "python3.11 -I -S, zipimport",
           "floor": "python3.11 -I -S, dict-finder floor",
-          "floorx": "packed-python, dict-finder floor"}
-print("%-38s %9s %9s %9s" % ("", "median", "min", "max"))
-for k in ("tier0", "tier1", "fs", "zip", "floor", "floorx"):
-    print("%-38s %8.1fms %8.1fms %8.1fms" % (labels[k], med[k] * 1e3, min(times[k]) * 1e3, max(times[k]) * 1e3))
-print("ratios of medians:")
-for a, b, target in (("tier0", "fs", "<= 0.80"), ("tier0", "zip", ""), ("tier0", "floor", "<= 0.95"), ("tier0", "floorx", ""), ("floorx", "floor", ""), ("tier1", "tier0", "<= 1.25")):
-    print("  %-6s / %-6s %6.3f  %s" % (a, b, med[a] / med[b], "(target %s)" % target if target else ""))
+          "floorx": "packed-python, dict-finder floor",
+          "tier0u": "ours, tier 0, verification off", "tier1u": "ours, tier 1, verification off",
+          "fsx": "packed-python, filesystem importer"}
+print("%-38s %9s %9s %9s %9s" % ("", "median", "min", "max", "CPU med"))
+for k in ("tier0", "tier1", "fs", "zip", "floor", "floorx", "tier0u", "tier1u", "fsx"):
+    print("%-38s %8.1fms %8.1fms %8.1fms %8.1fms" % (labels[k], med[k] * 1e3, min(times[k]) * 1e3, max(times[k]) * 1e3, cmed[k] * 1e3))
+print("ratios of medians:     wall     CPU")
+for a, b, target in (("tier0", "fs", "<= 0.80"), ("tier0", "fsx", "same binary"), ("fsx", "fs", ""), ("tier0", "zip", ""), ("tier0", "floor", "<= 0.95"), ("tier0", "floorx", ""), ("floorx", "floor", ""), ("tier1", "tier0", "<= 1.25"),
+                      ("tier0", "tier0u", "<= 1.03"), ("tier1", "tier1u", "")):
+    note = "(%s)" % target if target == "same binary" else "(target %s)" % target if target else ""
+    print("  %-6s / %-6s %6.3f  %6.3f  %s" % (a, b, med[a] / med[b], cmed[a] / cmed[b], note))
 EOF

@@ -247,6 +247,19 @@
 //! can index more containers (`index_file_memory_mapped`, `index_bytes`,
 //! which copies).
 //!
+//! ### Turning verification off, for benchmarks only
+//!
+//! `PYEMBED_UNSAFE_SKIP_VERIFICATION=1` in the environment makes
+//! `PythonResourcesState::index_container` call
+//! `Container::skip_lazy_verification`: every tier-0 chunk is marked verified
+//! up front (the per-read check stays one atomic load, so the hot path is the
+//! same code) and tier-1 groups decoded on first use skip both digest checks.
+//! A warning is printed to standard error. It exists so that
+//! `benches/import_all.sh` can measure what verification costs in the same
+//! run; a damaged or tampered container then reaches `marshal` and `dlopen`
+//! unchecked, so it must never be set in production. A test proves it really
+//! lets a damaged module through, so the benchmark measures what it claims.
+//!
 //! ## Threads
 //!
 //! The index is immutable. A call takes the finder's read lock only to
@@ -314,8 +327,18 @@
 //! containers, work because the finder answers for full names: `ns.a` from
 //! one container and `ns.b` from another both import, and since every
 //! portion has the same virtual directory, `pkgutil.iter_modules(ns.__path__)`
-//! lists both. Portions on disk are not merged in: a namespace package that
-//! is packed has the packed `__path__` only.
+//! lists both. With the filesystem importer off, a packed namespace
+//! package has the packed `__path__` only. With it on, `find_spec` appends
+//! the portions `PathFinder.find_spec` reports on `sys.path`, so `ns.disk`
+//! from a directory on `sys.path` imports next to the packed `ns.a`, as
+//! CPython merges portions across `sys.path` entries. Two differences from
+//! CPython, both deliberate: the list is computed once, at import (CPython's
+//! `_NamespacePath` recomputes when `sys.path` changes; ours is a plain
+//! list, which is what the packed virtual directory needs), and a *regular*
+//! package of the same name on disk does not replace the packed namespace
+//! package (CPython prefers a regular package anywhere on `sys.path`; here
+//! the packed package was found first, on the first `sys.meta_path`
+//! entry, and then no portion joins).
 //!
 //! ## `importlib.resources` and `importlib.metadata`
 //!
@@ -358,8 +381,15 @@
 //!   `Prepared.normalize` (PEP 503 with `_`), must equal the normalised
 //!   query. `context.path` is ignored. `read_text(name)` returns the packed
 //!   file (`None` if absent); `locate_file(path)` returns `<origin>/path`,
-//!   where a packed module's `__file__` is, so `files()` entries from
-//!   `RECORD` have virtual locations that do not exist on disk.
+//!   where a packed module's `__file__` is. That location does not exist on
+//!   disk, so it is a `PackedPath`: a `pathlib.Path` subclass (one class per
+//!   distribution, so paths derived with `/` or `.parent` keep it) whose
+//!   `open`, `read_text`, `read_bytes`, `exists` and `is_file` answer from
+//!   the container — the distribution's metadata files, package data and
+//!   module sources (as `get_data` reads them). So `PackagePath.read_text()`
+//!   and `.locate()` work for the `files()` entries of `RECORD`, as tools
+//!   like license scanners use them; opening for writing is `EROFS`, and a
+//!   path with nothing packed behind it behaves as a plain `pathlib.Path`.
 //!
 //! With the filesystem importer on, `PathFinder.find_distributions` also
 //! reports what is on `sys.path`. The packed finder comes first on
@@ -439,6 +469,22 @@
 //! resources <container> (memory file /proc/self/fd/<N>): <dlerror text>;
 //! hint: ...`, with CPython's error as the cause. Elsewhere than Linux the
 //! finder returns `None` for packed extension modules, as before.
+//!
+//! A resource may instead locate its library on disk, by a path relative
+//! to the executable's directory (`relative_path_extension_module_shared_library`
+//! in the python-packed-resources format, PyOxidizer's "filesystem-relative"
+//! location), for libraries that must stay files (licence terms, code that
+//! reads its own `__file__` neighbours). When the resource holds no library
+//! in memory but has that path, `find_spec` gives the real file as `origin`
+//! and `__file__` (it exists, so `has_location` is honest), and
+//! `create_module` hands it to `_imp.create_dynamic` as it is; its own
+//! `$ORIGIN` RPATH then works. The path must be plain relative (no `..`, not
+//! absolute), so a container cannot point outside the application's
+//! directory. Neither a library nor a path, a path that escapes, or a
+//! missing file are each an `ImportError` that says which and where. The
+//! file is not verified (it is not in the container); that is the price of
+//! keeping it on disk. `pyembed pack` does not write such resources yet:
+//! containers built with the library API (`ContainerWriter`) can.
 //!
 //! ## CPython's regression tests over packed resources
 //!

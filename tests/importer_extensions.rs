@@ -528,3 +528,110 @@ fn extension_semantics_from_python() {
     });
     forked.assert_success();
 }
+
+/// An extension module packed as a path relative to the executable's
+/// directory (PyOxidizer's "filesystem-relative" location) loads from that
+/// file; a missing file, a path escaping the directory, and a resource
+/// with neither a library nor a path are `ImportError`s saying which.
+#[test]
+fn extension_modules_load_from_a_path_relative_to_the_executable() {
+    use std::borrow::Cow;
+
+    use pyembed::resources::{ContainerWriter, Tier, WriteOptions};
+    use python_packed_resources::Resource;
+
+    // The origin stands in for the executable's directory: Debian's stdlib
+    // directory, whose lib-dynload holds a real `_json` extension module.
+    let origin = "/usr/lib/python3.11";
+    let json = format!("lib-dynload/_json{SUFFIX}");
+    if !Path::new(origin).join(&json).is_file() {
+        eprintln!("skipped: {origin}/{json} is not installed (apt-get install python3.11)");
+        return;
+    }
+    let mut writer = ContainerWriter::new(WriteOptions::default());
+    let relative = |name: &'static str, path: Option<String>| Resource {
+        name: Cow::Borrowed(name),
+        is_python_extension_module: true,
+        relative_path_extension_module_shared_library: path.map(|p| Cow::Owned(PathBuf::from(p))),
+        ..Resource::default()
+    };
+    for resource in [
+        relative("_json", Some(json.clone())),
+        relative(
+            "ext_missing_file",
+            Some(format!("lib-dynload/nope{SUFFIX}")),
+        ),
+        relative("ext_escaping", Some(format!("../python3.11/{json}"))),
+        relative("ext_nothing", None),
+    ] {
+        writer.add(resource, Tier::Raw).expect("adding a resource");
+    }
+    let container = stable_dir("relative").join("relative.pyembed");
+    std::fs::write(&container, writer.write().expect("writing the container"))
+        .expect("saving the container");
+    let stdlib = importer_support::stdlib_and_app();
+    forked!(
+        extension_modules_load_from_a_path_relative_to_the_executable,
+        &[],
+        || {
+            let mut config = hermetic(&[&container, &stdlib]);
+            config.origin = Some(origin.into());
+            let (file, spec_origin, in_memory, loader, dumped, errors): (
+                String,
+                String,
+                bool,
+                String,
+                String,
+                Vec<String>,
+            ) = python(
+                config,
+                r#"
+                import _json, json.decoder
+                maps = open("/proc/self/maps").read()
+                errors = []
+                for name in ["ext_missing_file", "ext_escaping", "ext_nothing"]:
+                    try:
+                        __import__(name)
+                        errors.append(f"{name} imported")
+                    except ImportError as e:
+                        errors.append(str(e))
+                (_json.__file__, _json.__spec__.origin, "/memfd:pyembed:_json" in maps,
+                 type(_json.__spec__.loader).__name__,
+                 json.decoder.scanstring('"a\\u00e9"', 1)[0], errors)
+                "#,
+            );
+            let expected = format!("{origin}/{json}");
+            assert_eq!(
+                (file.as_str(), spec_origin.as_str()),
+                (expected.as_str(), expected.as_str())
+            );
+            assert!(!in_memory, "_json came from the file, not a memory file");
+            assert_eq!(loader, "OxidizedFinder");
+            assert_eq!(dumped, "aé");
+            let container = container.display();
+            assert_eq!(
+                errors[0],
+                format!(
+                    "cannot load extension module 'ext_missing_file': packed resources {container} \
+                     place it at lib-dynload/nope{SUFFIX} relative to the executable's directory, \
+                     and {origin}/lib-dynload/nope{SUFFIX} does not exist; hint: install the \
+                     file there, or pack the module in memory"
+                )
+            );
+            assert!(
+                errors[1].contains("which is not a plain relative path (absolute, or with '..')"),
+                "{}",
+                errors[1]
+            );
+            assert!(
+                errors[2].contains(
+                    "list 'ext_nothing' as an extension module but hold neither its shared \
+                     library nor a path to it relative to the executable"
+                ),
+                "{}",
+                errors[2]
+            );
+        }
+    )
+    .assert_success();
+}

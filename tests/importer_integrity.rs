@@ -44,10 +44,12 @@ fn digest_error(path: &Path, name: &str, field: DataField) -> (String, String) {
     }
 }
 
-#[test]
-fn a_flipped_bit_in_bytecode_fails_that_module_only() {
+/// A copy of the stdlib-and-app container, written to `damaged_copy(name)`,
+/// with one bit flipped in a tier-0 chunk that holds bytes of `victim`'s
+/// bytecode and of nothing else.
+fn victim_damaged(name: &str) -> PathBuf {
     let original = importer_support::stdlib_and_app();
-    let damaged = damaged_copy("victim-bytecode.pyembed");
+    let damaged = damaged_copy(name);
     // Flip a bit in a tier-0 chunk that holds bytes of victim's bytecode and
     // of nothing else (its 96 KiB constant spans several whole chunks).
     let container = Container::open(&PackedResourcesSource::MemoryMappedPath(original.clone()))
@@ -67,7 +69,12 @@ fn a_flipped_bit_in_bytecode_fails_that_module_only() {
         "victim's bytecode spans a whole chunk"
     );
     importer_support::flip_bit(&original, first_whole + chunk / 2, 3, &damaged);
-    drop(container);
+    damaged
+}
+
+#[test]
+fn a_flipped_bit_in_bytecode_fails_that_module_only() {
+    let damaged = victim_damaged("victim-bytecode.pyembed");
     let (expected, actual) = digest_error(&damaged, "victim", DataField::Bytecode);
 
     let damaged_path = damaged.clone();
@@ -121,6 +128,32 @@ fn a_flipped_bit_in_bytecode_fails_that_module_only() {
         }
     )
     .assert_success();
+}
+
+/// The benchmark-only switch really turns lazy verification off (so the
+/// bench measures what it claims), and says so on standard error.
+#[test]
+fn the_benchmark_switch_skips_verification_and_warns() {
+    let damaged = victim_damaged("victim-unverified.pyembed");
+    let damaged_path = damaged.clone();
+    forked!(
+        the_benchmark_switch_skips_verification_and_warns,
+        &[("PYEMBED_UNSAFE_SKIP_VERIFICATION", Some("1"))],
+        || {
+            let imported: bool = python(
+                hermetic(&damaged_path),
+                r#"
+                import victim
+                victim.MARK == "victim"
+                "#,
+            );
+            assert!(imported, "the damaged module imported unverified");
+        }
+    )
+    .assert_success()
+    .assert_output_contains(
+        "PYEMBED_UNSAFE_SKIP_VERIFICATION=1: packed resources are NOT verified",
+    );
 }
 
 #[test]

@@ -40,6 +40,40 @@ fn in_origin(relative: &str) -> String {
     origin().join(relative).to_str().expect("UTF-8").to_string()
 }
 
+/// Imports the packed namespace package `nsdemo` with two directories
+/// first on `sys.path` holding portions of it (`disk_one`, `disk_two`).
+/// Returns the directories' parent, `nsdemo.__path__` and what
+/// `nsdemo.part`, `nsdemo.disk_one` and `nsdemo.disk_two` say (`"None"`
+/// when not importable).
+fn import_namespace_with_portions_on_disk(filesystem: bool) -> (String, Vec<String>, Vec<String>) {
+    let dir = support::TempDir::new("namespace-portions");
+    dir.write("one/nsdemo/disk_one.py", "WHERE = 'disk one'\n");
+    dir.write("two/nsdemo/disk_two.py", "WHERE = 'disk two'\n");
+    dir.write(
+        "three/nsdemo/__init__.py",
+        "raise RuntimeError('regular package ran')\n",
+    );
+    let root = dir.as_str().to_owned();
+    let mut config = importer_config(&[importer_support::stdlib_and_app()], filesystem);
+    config.argv = Some(vec!["prog".into(), root.clone().into()]);
+    let (path, found) = python(
+        config,
+        r#"
+        import sys
+        sys.path[:0] = [sys.argv[1] + "/one", sys.argv[1] + "/two"]
+        import nsdemo, nsdemo.part
+        found = [nsdemo.part.WHERE]
+        for name in ["disk_one", "disk_two"]:
+            try:
+                found.append(__import__("nsdemo." + name, fromlist=["WHERE"]).WHERE)
+            except ImportError:
+                found.append(None)
+        (list(nsdemo.__path__), [str(w) for w in found])
+        "#,
+    );
+    (root, path, found)
+}
+
 forked_test! {
     fn a_packed_module_imports_with_a_virtual_path() {
         let (hello, file, origin_attr, has_location, co_filename, loader_is_finder, cached): (
@@ -95,6 +129,21 @@ forked_test! {
         assert_eq!(path, [in_origin("nsdemo")]);
         assert!(!has_file);
         assert_eq!(origin_attr, None);
+    }
+
+    fn namespace_portions_on_disk_join_a_packed_namespace_package() {
+        let (root, path, found) = import_namespace_with_portions_on_disk(true);
+        assert_eq!(
+            path,
+            [in_origin("nsdemo"), format!("{root}/one/nsdemo"), format!("{root}/two/nsdemo")]
+        );
+        assert_eq!(found, ["namespace portion", "disk one", "disk two"]);
+    }
+
+    fn without_the_filesystem_importer_no_portion_joins() {
+        let (_, path, found) = import_namespace_with_portions_on_disk(false);
+        assert_eq!(path, [in_origin("nsdemo")]);
+        assert_eq!(found, ["namespace portion", "None", "None"]);
     }
 
     fn pep_263_source_encodings_are_honoured() {

@@ -38,6 +38,19 @@
 //! file name matches is left to the dynamic linker's usual search (the
 //! system's libraries), whose failure is "cannot open shared object file".
 //!
+//! # Files relative to the executable
+//!
+//! A resource may instead name its shared library by a path relative to
+//! the executable's directory (the state's origin) — the
+//! `relative_path_extension_module_shared_library` field of the
+//! python-packed-resources format, PyOxidizer's "filesystem-relative"
+//! location. When it holds no library in memory but has such a path,
+//! `find_spec` gives the real file as `origin` and `__file__`, and
+//! `create_module` loads that file with `_imp.create_dynamic` (its own
+//! `$ORIGIN` RPATH then works as usual). The path must be a plain relative
+//! path (no `..`, not absolute); a missing file, or a resource with
+//! neither a library nor a path, is an `ImportError` saying which.
+//!
 //! Only Linux has `memfd_create`; elsewhere `find_spec` returns `None` for
 //! packed extension modules and the importers after this one carry on.
 
@@ -103,14 +116,105 @@ fn imp(py: Python<'_>) -> PyResult<&'static Imp> {
     })
 }
 
-/// The virtual `__file__` of packed extension module `name`.
+/// The `__file__` of packed extension module `name`: the file relative to
+/// the executable when its library is there (see the module docs), else
+/// the virtual path.
 pub(crate) fn filename(
     py: Python<'_>,
     state: &PythonResourcesState,
     name: &str,
     is_package: bool,
 ) -> PyResult<OsString> {
+    #[cfg(target_os = "linux")]
+    if let Some(found) = state.get(name) {
+        if let Library::File(path) = library(py, name, &found, state)? {
+            return Ok(path.into_os_string());
+        }
+    }
     Ok(module_file(state, name, is_package, &imp(py)?.suffix))
+}
+
+/// Where a packed extension module's shared library is.
+#[cfg(target_os = "linux")]
+enum Library<'s> {
+    /// In the container: its verified bytes.
+    Memory(&'s [u8]),
+    /// A file at this path, relative to the executable's directory.
+    File(std::path::PathBuf),
+}
+
+/// Finds `name`'s shared library: in memory, or (when the resource holds
+/// none) at its path relative to the executable's directory. An
+/// `ImportError` when the bytes are damaged, the resource has neither, the
+/// path is not a plain relative path or the file does not exist.
+#[cfg(target_os = "linux")]
+fn library<'s>(
+    py: Python<'_>,
+    name: &str,
+    found: &Found<'s>,
+    state: &PythonResourcesState,
+) -> PyResult<Library<'s>> {
+    use std::path::Component;
+
+    use super::loading::{damaged, import_error};
+
+    let description = found.source.description();
+    let container = found.source.container();
+    let bytes = container
+        .data(name, DataField::ExtensionModule)
+        .map_err(|error| damaged(py, name, found, "reading its shared library", &error))?;
+    if let Some(bytes) = bytes {
+        return Ok(Library::Memory(bytes));
+    }
+    let relative = container
+        .resource(name)
+        .map_err(|error| damaged(py, name, found, "reading its resource entry", &error))?
+        .and_then(|resource| resource.relative_path_extension_module_shared_library)
+        .map(std::borrow::Cow::into_owned);
+    let Some(relative) = relative else {
+        return Err(import_error(
+            py,
+            name,
+            Some(description),
+            format!(
+                "packed resources {description} list '{name}' as an extension module but hold \
+                 neither its shared library nor a path to it relative to the executable; hint: \
+                 repack it"
+            ),
+        ));
+    };
+    if relative.as_os_str().is_empty()
+        || !relative
+            .components()
+            .all(|component| matches!(component, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(import_error(
+            py,
+            name,
+            Some(description),
+            format!(
+                "packed resources {description} place extension module '{name}' at {}, which \
+                 is not a plain relative path (absolute, or with '..'); hint: repack it",
+                relative.display()
+            ),
+        ));
+    }
+    let path = state.origin().join(&relative);
+    if !path.is_file() {
+        return Err(import_error(
+            py,
+            name,
+            Some(description),
+            format!(
+                "cannot load extension module '{name}': packed resources {description} place it \
+                 at {} relative to the executable's directory, and {} does not exist; hint: \
+                 install the file there, or pack the module in memory",
+                relative.display(),
+                path.display()
+            ),
+        ));
+    }
+    Ok(Library::File(path))
 }
 
 /// `find_spec` for a packed extension module: a `ModuleSpec` with `loader`
@@ -152,7 +256,7 @@ pub(crate) fn create_module<'py>(
     state: &PythonResourcesState,
     name: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    use super::loading::{damaged, import_error};
+    use super::loading::import_error;
 
     let py = spec.py();
     let imp = imp(py)?;
@@ -168,22 +272,10 @@ pub(crate) fn create_module<'py>(
             )
         })?;
     let description = found.source.description();
-    let bytes = found
-        .source
-        .container()
-        .data(name, DataField::ExtensionModule)
-        .map_err(|error| damaged(py, name, &found, "reading its shared library", &error))?
-        .ok_or_else(|| {
-            import_error(
-                py,
-                name,
-                Some(description),
-                format!(
-                    "packed resources {description} list '{name}' as an extension module but \
-                     hold no shared library for it; hint: repack it"
-                ),
-            )
-        })?;
+    let bytes = match library(py, name, &found, state)? {
+        Library::Memory(bytes) => bytes,
+        Library::File(path) => return load_file(spec, runtime, imp, name, description, &path),
+    };
     let virtual_path = module_file(state, name, found.entry.is_package(), &imp.suffix);
     load_dependencies(py, state, name, &found, bytes)?;
     // The memory file's name, shown in /proc/self/maps: `pkg.mod.cpython-311-....so`.
@@ -261,6 +353,52 @@ pub(crate) fn create_module<'py>(
         module.setattr("__file__", &virtual_path)?;
     }
     Ok(module)
+}
+
+/// `create_module` for an extension module whose library is the file
+/// `path` relative to the executable: CPython's own loading from disk.
+#[cfg(target_os = "linux")]
+fn load_file<'py>(
+    spec: &Bound<'py, PyAny>,
+    runtime: &Runtime,
+    imp: &Imp,
+    name: &str,
+    description: &str,
+    path: &std::path::Path,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = spec.py();
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("origin", path.as_os_str())?;
+    kwargs.set_item(
+        "is_package",
+        !spec.getattr("submodule_search_locations")?.is_none(),
+    )?;
+    let loading_spec = runtime
+        .module_spec
+        .bind(py)
+        .call((name, spec.getattr("loader")?), Some(&kwargs))?;
+    loading_spec.setattr(
+        "submodule_search_locations",
+        spec.getattr("submodule_search_locations")?,
+    )?;
+    imp.create_dynamic
+        .bind(py)
+        .call1((&loading_spec,))
+        .map_err(|cause| {
+            let error = super::loading::import_error(
+                py,
+                name,
+                Some(description),
+                format!(
+                    "cannot load extension module '{name}' from {} (placed there by packed \
+                     resources {description}): {}",
+                    path.display(),
+                    cause.value(py)
+                ),
+            );
+            error.set_cause(py, Some(cause));
+            error
+        })
 }
 
 /// `create_module` where extension modules cannot load from memory: never

@@ -115,6 +115,57 @@ impl OxidizedFinder {
     }
 }
 
+/// Appends to `locations` the portions of namespace package `fullname` that
+/// the filesystem importer finds, when it is on `sys.meta_path`.
+///
+/// CPython merges a namespace package's portions from every `sys.path`
+/// entry; a packed namespace package found first would otherwise hide the
+/// directories on disk. So, with the filesystem importer on, its
+/// `__path__` is the packed virtual directory followed by the on-disk
+/// portions `PathFinder` reports (computed once, at import; later
+/// `sys.path` changes do not recompute it, unlike CPython's
+/// `_NamespacePath`). When a regular package of the same name exists on
+/// disk, `PathFinder` reports that instead of portions, and nothing joins:
+/// the packed namespace package still wins, having been found first.
+fn add_filesystem_portions(
+    py: Python<'_>,
+    runtime: &loading::Runtime,
+    fullname: &str,
+    path: Option<&Bound<'_, PyAny>>,
+    locations: &Bound<'_, PyList>,
+) -> PyResult<()> {
+    let path_finder = match runtime.path_finder.get() {
+        Some(finder) => finder.bind(py).clone(),
+        None => {
+            let Ok(external) = py.import("_frozen_importlib_external") else {
+                return Ok(());
+            };
+            let finder = external.getattr("PathFinder")?;
+            runtime.path_finder.get_or_init(|| finder.clone().unbind());
+            finder
+        }
+    };
+    let meta_path = py.import("sys")?.getattr("meta_path")?;
+    if !meta_path.contains(&path_finder)? {
+        return Ok(());
+    }
+    let spec = path_finder.call_method1("find_spec", (fullname, path))?;
+    if spec.is_none() || !spec.getattr("loader")?.is_none() {
+        return Ok(());
+    }
+    let portions = spec.getattr("submodule_search_locations")?;
+    if portions.is_none() {
+        return Ok(());
+    }
+    for portion in portions.try_iter()? {
+        let portion = portion?;
+        if !locations.contains(&portion)? {
+            locations.append(portion)?;
+        }
+    }
+    Ok(())
+}
+
 /// The packed name whose code serves `fullname`: `fullname` itself, or,
 /// for `pkg.__init__` when only the regular package `pkg` is packed, `pkg`
 /// (see [`paths::init_module_package`]).
@@ -226,10 +277,11 @@ impl OxidizedFinder {
         }
         if is_package {
             let directory = paths::package_directory(state.origin(), fullname);
-            spec.setattr(
-                "submodule_search_locations",
-                PyList::new(py, [directory.as_os_str()])?,
-            )?;
+            let locations = PyList::new(py, [directory.as_os_str()])?;
+            if found.entry.is_namespace_package() {
+                add_filesystem_portions(py, &finder.runtime, fullname, path.as_ref(), &locations)?;
+            }
+            spec.setattr("submodule_search_locations", locations)?;
         }
         Ok(Some(spec))
     }

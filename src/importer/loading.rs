@@ -29,6 +29,10 @@ pub(crate) struct Runtime {
     pub(crate) builtin_importer: Py<PyAny>,
     /// `importlib.machinery.FrozenImporter`.
     pub(crate) frozen_importer: Py<PyAny>,
+    /// `importlib.machinery.PathFinder` (the filesystem importer), looked
+    /// up lazily: `_frozen_importlib_external` is installed by the main
+    /// initialisation phase, after the importer.
+    pub(crate) path_finder: std::sync::OnceLock<Py<PyAny>>,
     /// `_imp._fix_co_filename`.
     fix_co_filename: Py<PyAny>,
     /// `_imp.is_frozen`.
@@ -55,6 +59,7 @@ impl Runtime {
             module_spec: bootstrap.getattr("ModuleSpec")?.unbind(),
             builtin_importer: bootstrap.getattr("BuiltinImporter")?.unbind(),
             frozen_importer: bootstrap.getattr("FrozenImporter")?.unbind(),
+            path_finder: std::sync::OnceLock::new(),
             fix_co_filename: imp.getattr("_fix_co_filename")?.unbind(),
             is_frozen: imp.getattr("is_frozen")?.unbind(),
             call_with_frames_removed: bootstrap.getattr("_call_with_frames_removed")?.unbind(),
@@ -306,8 +311,8 @@ pub(crate) fn top_level_modules<'py>(
     prefix: &str,
 ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
     state
-        .entries()
-        .filter(|(name, entry)| !name.contains('.') && entry.is_module())
+        .children(None)
+        .filter(|(_, entry)| entry.is_module())
         .map(|(name, entry)| (format!("{prefix}{name}"), entry.is_package()).into_pyobject(py))
         .collect()
 }

@@ -17,10 +17,51 @@ before the first ``-``, normalised with ``Prepared.normalize`` (PEP 503,
 lowercase, runs of ``-_.`` as one ``_``), equals the normalised query.
 ``context.path`` is not consulted: packed distributions are not on any
 ``sys.path`` entry.
+
+``locate_file`` returns a ``PackedPath``: a ``pathlib.Path`` at the virtual
+location whose ``open``/``read_text``/``read_bytes``/``exists``/``is_file``
+answer from the container (metadata files, package data and module sources),
+so ``PackagePath.read_text()`` and ``locate()`` work as for an installed
+distribution. Paths derived from it (``/``, ``parent``) keep that behaviour.
+Anything not packed falls back to the plain ``pathlib`` behaviour (the disk).
 """
 
+import errno
+import io
 import pathlib
 from importlib.metadata import Distribution, Prepared
+
+
+class PackedPath(type(pathlib.Path())):
+    """A virtual path whose reads are served from packed resources.
+
+    Concrete classes are made per distribution (``_reader`` set), because
+    ``pathlib`` builds derived paths with ``object.__new__(type(self))``
+    and instance attributes would be lost."""
+
+    __slots__ = ()
+    _reader = None
+
+    def _packed_bytes(self):
+        reader = self._reader
+        return None if reader is None else reader(self)
+
+    def open(self, mode="r", buffering=-1, encoding=None, errors=None, newline=None):
+        data = self._packed_bytes()
+        if data is None:
+            return super().open(mode, buffering, encoding, errors, newline)
+        if any(c in mode for c in "wax+"):
+            raise OSError(errno.EROFS, "packed resources are read-only", str(self))
+        raw = io.BytesIO(data)
+        if "b" in mode:
+            return raw
+        return io.TextIOWrapper(raw, encoding=io.text_encoding(encoding), errors=errors, newline=newline)
+
+    def exists(self):
+        return self._packed_bytes() is not None or super().exists()
+
+    def is_file(self):
+        return self._packed_bytes() is not None or super().is_file()
 
 
 def _project(directory):
@@ -55,8 +96,27 @@ class OxidizedDistribution(Distribution):
     def locate_file(self, path):
         """The virtual path of ``path`` (relative to the directory holding
         the metadata directory): below the finder's origin, where packed
-        modules have their ``__file__``. It does not exist on disk."""
-        return pathlib.Path(self._finder.origin, path)
+        modules have their ``__file__``. It does not exist on disk; it is a
+        ``PackedPath`` whose reads come from the container."""
+        cls = self.__dict__.get("_path_class")
+        if cls is None:
+            cls = type("PackedPath", (PackedPath,), {"__slots__": (), "_reader": self._read_located})
+            self._path_class = cls
+        return cls(self._finder.origin, path)
+
+    def _read_located(self, path):
+        """The packed bytes at virtual path ``path``, or ``None``."""
+        try:
+            relative = pathlib.PurePosixPath(path).relative_to(self._finder.origin)
+        except ValueError:
+            return None
+        parts = relative.parts
+        if len(parts) >= 2 and parts[0] == self._directory:
+            return _distribution_data(self._finder, self._directory, "/".join(parts[1:]))  # noqa: F821
+        try:
+            return self._finder.get_data(str(path))
+        except OSError:
+            return None
 
     @property
     def metadata_files(self):

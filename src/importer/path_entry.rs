@@ -109,8 +109,8 @@ fn directly_inside(package: Option<&str>, name: &str) -> bool {
 /// `(name, ispkg)` of the packed Python modules directly inside `package`.
 fn packed_children(state: &PythonResourcesState, package: Option<&str>) -> Vec<(String, bool)> {
     state
-        .entries()
-        .filter(|(name, entry)| entry.is_python_module() && directly_inside(package, name))
+        .children(package)
+        .filter(|(_, entry)| entry.is_python_module())
         .map(|(name, entry)| {
             let short = name.rsplit_once('.').map_or(name, |(_, short)| short);
             (short.to_owned(), entry.is_package())

@@ -270,10 +270,9 @@ fn _subpackages(finder: &Bound<'_, OxidizedFinder>, package: &str) -> Vec<String
     let state = finder.get().state();
     let prefix = format!("{package}.");
     state
-        .entries()
+        .children(Some(package))
         .filter(|(_, entry)| entry.is_python_module() && entry.is_package())
         .filter_map(|(name, _)| name.strip_prefix(&prefix))
-        .filter(|child| !child.contains('.'))
         .map(str::to_owned)
         .collect()
 }

@@ -300,6 +300,23 @@ impl<'a> Container<'a> {
         self.verified_slice(0..self.tier0_bytes().len())
     }
 
+    /// Turns lazy verification off for this container: from now on, reads
+    /// hand out tier-0 bytes and tier-1 groups decoded on first use without
+    /// comparing digests (the header and index were checked when it was
+    /// opened, as always).
+    ///
+    /// **For benchmarks only**: it exists to measure what lazy verification
+    /// costs. A damaged or tampered container then reaches Python unchecked.
+    /// The importer calls it when the environment variable
+    /// `PYEMBED_UNSAFE_SKIP_VERIFICATION` is `1` (see
+    /// [`PythonResourcesState::index_container`](super::PythonResourcesState::index_container)).
+    /// [`Container::verify_all`] afterwards still checks tier 1 but no longer
+    /// re-hashes tier-0 chunks.
+    pub fn skip_lazy_verification(&self) {
+        self.verifier.trust_all();
+        self.tier1.trust_all();
+    }
+
     /// Verifies every byte of the container and decodes every resource.
     ///
     /// Tier-0 chunks verified here are remembered, like lazy verification.

@@ -178,11 +178,21 @@ impl PythonResourcesState {
     /// Indexes an open container after those already present, under
     /// `description` (used in error messages). Returns how many names it
     /// added.
+    ///
+    /// When the environment variable `PYEMBED_UNSAFE_SKIP_VERIFICATION` is
+    /// `1`, the container's lazy verification is turned off
+    /// ([`Container::skip_lazy_verification`]) and a warning is printed to
+    /// standard error once per process. That switch exists to measure what
+    /// verification costs (`benches/import_all.sh`); never set it in
+    /// production.
     pub fn index_container(
         &mut self,
         description: impl Into<String>,
         container: Container<'static>,
     ) -> usize {
+        if skip_verification_requested() {
+            container.skip_lazy_verification();
+        }
         let source = self.sources.len();
         let mut added = 0;
         for summary in container.summaries() {
@@ -228,6 +238,66 @@ impl PythonResourcesState {
     /// Every indexed name and its entry, sorted by name.
     pub fn entries(&self) -> impl Iterator<Item = (&str, IndexEntry)> + '_ {
         self.names.iter().map(|(name, entry)| (&**name, *entry))
+    }
+
+    /// The indexed names directly inside package `package` (`None`: the
+    /// top-level names), with their entries, sorted.
+    ///
+    /// A range lookup over the sorted index that jumps over each child's own
+    /// descendants, so listing a package costs a logarithmic seek per direct
+    /// child rather than a scan of every name. Non-module names (a
+    /// distribution's metadata directory, say) are included; filter on the
+    /// entry.
+    ///
+    /// ```
+    /// # use std::borrow::Cow;
+    /// # use pyembed::resources::{Container, ContainerWriter, PythonResourcesState, Tier, WriteOptions};
+    /// # use python_packed_resources::Resource;
+    /// # let mut writer = ContainerWriter::new(WriteOptions::default());
+    /// # for name in ["a", "a.b", "a.b.c", "a.d", "ab", "z"] {
+    /// #     writer.add(Resource { name: Cow::Borrowed(name), is_python_module: true,
+    /// #         in_memory_bytecode: Some(Cow::Borrowed(b"")), ..Resource::default() }, Tier::Raw)?;
+    /// # }
+    /// # let mut state = PythonResourcesState::new("/");
+    /// # state.index_container("test", Container::from_owned(writer.write()?)?);
+    /// let names = |package| state.children(package).map(|(name, _)| name).collect::<Vec<_>>();
+    /// assert_eq!(names(None), ["a", "ab", "z"]);
+    /// assert_eq!(names(Some("a")), ["a.b", "a.d"]);
+    /// assert_eq!(names(Some("a.b")), ["a.b.c"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn children<'s>(
+        &'s self,
+        package: Option<&str>,
+    ) -> impl Iterator<Item = (&'s str, IndexEntry)> + 's {
+        use std::ops::Bound;
+        // Every name inside `package` starts with `prefix`.
+        let prefix: String = package.map_or_else(String::new, |p| format!("{p}."));
+        let mut next: Option<String> = Some(prefix.clone());
+        std::iter::from_fn(move || {
+            loop {
+                let from = next.take()?;
+                let (name, entry) = self
+                    .names
+                    .range::<str, _>((Bound::Included(from.as_str()), Bound::Unbounded))
+                    .next()?;
+                let rest = name.strip_prefix(prefix.as_str())?;
+                match rest.find('.') {
+                    // Deeper: skip the whole subtree of this child. Every
+                    // name starting `child.` sorts before `child/`.
+                    Some(dot) => {
+                        next = Some(format!("{prefix}{}/", &rest[..dot]));
+                    }
+                    None => {
+                        // The next name after this one.
+                        next = Some(format!("{name}\0"));
+                        if !rest.is_empty() {
+                            return Some((&**name, *entry));
+                        }
+                    }
+                }
+            }
+        })
     }
 
     /// Number of indexed names.
@@ -297,6 +367,25 @@ impl PythonResourcesState {
     }
 }
 
+/// The benchmark-only switch that turns lazy verification off.
+const SKIP_VERIFICATION_VARIABLE: &str = "PYEMBED_UNSAFE_SKIP_VERIFICATION";
+
+/// Whether [`SKIP_VERIFICATION_VARIABLE`] is `1`, read once per process;
+/// warns on standard error the first time it is.
+fn skip_verification_requested() -> bool {
+    static REQUESTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REQUESTED.get_or_init(|| {
+        let requested = std::env::var_os(SKIP_VERIFICATION_VARIABLE).is_some_and(|v| v == "1");
+        if requested {
+            eprintln!(
+                "pyembed: warning: {SKIP_VERIFICATION_VARIABLE}=1: packed resources are NOT \
+                 verified (a benchmarking switch; never use it in production)"
+            );
+        }
+        requested
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;
@@ -346,6 +435,42 @@ mod tests {
         assert_eq!(state.data("missing", DataField::Source).unwrap(), None);
         let names: Vec<_> = state.entries().map(|(name, _)| name).collect();
         assert_eq!(names, ["a", "b", "pkg"]);
+    }
+
+    #[test]
+    fn children_are_listed_without_their_descendants() {
+        let mut state = PythonResourcesState::new("/");
+        let names: &[&'static str] = &[
+            "a", "a-b", "a.b", "a.b.c", "a.b.c.d", "a.b0", "a.c", "a0", "b.x", "pkg", "pkg.m",
+        ];
+        let modules: Vec<(&'static str, &'static [u8])> =
+            names.iter().map(|name| (*name, &b""[..])).collect();
+        state.index_container("test", container(&modules));
+        let list = |package: Option<&str>| -> Vec<&str> {
+            state.children(package).map(|(name, _)| name).collect()
+        };
+        assert_eq!(list(None), ["a", "a-b", "a0", "pkg"]);
+        assert_eq!(list(Some("a")), ["a.b", "a.b0", "a.c"]);
+        assert_eq!(list(Some("a.b")), ["a.b.c"]);
+        assert_eq!(list(Some("a.b.c")), ["a.b.c.d"]);
+        assert_eq!(list(Some("b")), ["b.x"]);
+        assert!(list(Some("missing")).is_empty());
+        assert!(list(Some("a.c")).is_empty());
+        // The same answer as a scan of every name.
+        for package in [None, Some("a"), Some("a.b"), Some("pkg"), Some("b")] {
+            let scanned: Vec<&str> = state
+                .entries()
+                .map(|(name, _)| name)
+                .filter(|name| match package {
+                    None => !name.contains('.'),
+                    Some(p) => name
+                        .strip_prefix(p)
+                        .and_then(|rest| rest.strip_prefix('.'))
+                        .is_some_and(|rest| !rest.is_empty() && !rest.contains('.')),
+                })
+                .collect();
+            assert_eq!(list(package), scanned, "{package:?}");
+        }
     }
 
     #[test]

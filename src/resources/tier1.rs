@@ -17,7 +17,7 @@
 use std::{
     sync::{
         OnceLock,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     thread,
 };
@@ -46,6 +46,10 @@ pub(crate) struct Tier1Cache {
     groups: Box<[OnceLock<Result<DecodedGroup, Fault>>]>,
     dictionary: OnceLock<Result<Dictionary, Fault>>,
     decompressed_bytes: AtomicU64,
+    /// Lazy verification off (benchmarks only): groups decoded on first use
+    /// skip both digest checks. Eager decoding ([`Self::decode`]) always
+    /// checks.
+    trusted: AtomicBool,
 }
 
 /// The decoder dictionary, if tier 1 uses one.
@@ -67,7 +71,14 @@ impl Tier1Cache {
             groups: (0..group_count).map(|_| OnceLock::new()).collect(),
             dictionary: OnceLock::new(),
             decompressed_bytes: AtomicU64::new(0),
+            trusted: AtomicBool::new(false),
         }
+    }
+
+    /// Turns off the digest checks of groups decoded on first use from now
+    /// on (see `Container::skip_lazy_verification`).
+    pub(crate) fn trust_all(&self) {
+        self.trusted.store(true, Ordering::Relaxed);
     }
 
     /// Number of groups decoded and cached so far.
@@ -97,7 +108,8 @@ impl Tier1Cache {
             actual: group as u64,
             requirement: "it must name a group in the index",
         })?;
-        cell.get_or_init(|| self.decode(container, layout, names, group))
+        let verify = !self.trusted.load(Ordering::Relaxed);
+        cell.get_or_init(|| self.decode_checked(container, layout, names, group, verify))
             .as_ref()
             .map_err(|fault| *fault)
     }
@@ -109,6 +121,18 @@ impl Tier1Cache {
         layout: &Layout,
         names: &[Tier1Name],
         group: usize,
+    ) -> Result<DecodedGroup, Fault> {
+        self.decode_checked(container, layout, names, group, true)
+    }
+
+    /// Decodes group `group`, checking its digests only when `verify`.
+    fn decode_checked(
+        &self,
+        container: &[u8],
+        layout: &Layout,
+        names: &[Tier1Name],
+        group: usize,
+        verify: bool,
     ) -> Result<DecodedGroup, Fault> {
         let number = u32::try_from(group).unwrap_or(u32::MAX);
         let descriptor = layout.groups.get(group).ok_or(FormatError::Invalid {
@@ -127,11 +151,13 @@ impl Tier1Cache {
             descriptor.compressed_length,
             "tier-1 group",
         )?;
-        check(
-            frame,
-            descriptor.compressed_digest,
-            Region::Tier1Group { group: number },
-        )?;
+        if verify {
+            check(
+                frame,
+                descriptor.compressed_digest,
+                Region::Tier1Group { group: number },
+            )?;
+        }
         let dictionary = self
             .dictionary
             .get_or_init(|| load_dictionary(container, layout, number))
@@ -140,11 +166,13 @@ impl Tier1Cache {
         let bytes = decompress(frame, descriptor, dictionary.0.as_ref(), number)?;
         self.decompressed_bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        check(
-            &bytes,
-            descriptor.decompressed_digest,
-            Region::Tier1GroupDecompressed { group: number },
-        )?;
+        if verify {
+            check(
+                &bytes,
+                descriptor.decompressed_digest,
+                Region::Tier1GroupDecompressed { group: number },
+            )?;
+        }
         let index = packed::parse_blob(&bytes, Space::Tier1Group(number), 0)?;
         check_membership(&index, &bytes, container, descriptor, names, number)?;
         Ok(DecodedGroup {

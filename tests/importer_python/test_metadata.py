@@ -104,6 +104,29 @@ class TopLevelApi(unittest.TestCase):
         self.assertEqual(init.locate(), pathlib.Path(ORIGIN, "my_package", "__init__.py"))
         self.assertIsNone(metadata.files("other-dist"))
 
+    def test_located_files_read_from_the_container(self):
+        files = metadata.files("my-package")
+        init = next(f for f in files if str(f) == "my_package/__init__.py")
+        self.assertEqual(init.read_text(), "VERSION = '1.2.3'\n\n\nclass Plugin:\n    pass\n")
+        self.assertEqual(init.read_binary(), init.read_text().encode())
+        located = init.locate()
+        self.assertTrue(located.exists())
+        self.assertTrue(located.is_file())
+        self.assertFalse(os.path.exists(located), "the located path is virtual")
+        with located.open("rb") as f:
+            self.assertEqual(f.read(3), b"VER")
+        with self.assertRaises(OSError):
+            located.open("w")
+        record = next(f for f in files if str(f).endswith("/RECORD"))
+        self.assertIn("my_package/__init__.py", record.read_text())
+        # Paths derived from a located one still read packed files.
+        sibling = located.parent.parent / "My_Package-1.2.3.dist-info" / "top_level.txt"
+        self.assertEqual(sibling.read_text(), "my_package\n")
+        missing = located.parent / "missing.txt"
+        self.assertFalse(missing.exists())
+        with self.assertRaises(FileNotFoundError):
+            missing.read_text()
+
     def test_distributions(self):
         names = sorted(d.metadata["Name"] for d in metadata.distributions())
         self.assertEqual(names, ["My_Package", "other-dist"])
