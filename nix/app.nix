@@ -1,0 +1,71 @@
+# `buildHermeticApp`: a Python application, its Python dependencies and the
+# packed stdlib in one static executable, with no Python needed at run time.
+#
+#   pyembed.lib.buildHermeticApp.${system} {
+#     name = "hello";
+#     src = ./.;                        # a directory on the import path
+#     entry = "hello:main";             # module or module:function
+#     pythonPackages = ps: [ ps.six ];  # pure-Python packages from nixpkgs
+#   }
+{
+  lib,
+  runCommand,
+  pyembed,
+  python,
+  stdlib,
+}:
+
+{
+  name,
+  src,
+  entry,
+  pythonPackages ? (_: [ ]),
+  # "none", "auto" or "all": which of the app's resources are zstd-compressed.
+  compress ? "auto",
+  # "default", "system", "jemalloc", "mimalloc", "snmalloc" or "rust".
+  allocator ? "default",
+  # Extra directories on the import path, after `src`.
+  paths ? [ ],
+  # As in nix/stdlib.nix: set only by the reproducibility check.
+  variant ? null,
+}:
+
+let
+  # Each package's own site-packages, with everything it propagates. Static
+  # musl CPython cannot dlopen, so C extensions from these are not loadable;
+  # pure-Python packages work.
+  packages = python.pkgs.requiredPythonModules (pythonPackages python.pkgs);
+  sitePackages = map (p: "${p}/${python.sitePackages}") packages;
+  flag = name: values: lib.concatMap (v: [ "--${name}" v ]) values;
+  args =
+    flag "entry" [ entry ]
+    ++ flag "path" ([ "${src}" ] ++ map toString paths)
+    ++ flag "site-packages" sitePackages
+    ++ flag "stdlib-container" [ "${stdlib}" ]
+    ++ flag "compress" [ compress ]
+    ++ flag "allocator" [ allocator ];
+in
+assert lib.assertMsg (builtins.elem compress [
+  "none"
+  "auto"
+  "all"
+]) "buildHermeticApp: compress must be none, auto or all, not ${compress}";
+runCommand name
+  (
+    {
+      nativeBuildInputs = [ pyembed ];
+      buildArgs = args;
+      __structuredAttrs = true;
+      passthru = { inherit entry packages stdlib; };
+      meta.mainProgram = name;
+    }
+    // lib.optionalAttrs (variant != null) {
+      env.PYTHONHASHSEED = toString variant.hashSeed;
+      pyembedVariant = variant.name;
+    }
+  )
+  ''
+    mkdir -p $out/bin work/''${pyembedVariant:-default}
+    cd work/''${pyembedVariant:-default}
+    pyembed build "''${buildArgs[@]}" --jobs "$NIX_BUILD_CORES" -o $out/bin/${name}
+  ''
