@@ -32,10 +32,12 @@
           default = {
             type = "app";
             program = lib.getExe s.pyembed;
+            meta.description = "The pyembed CLI: pack, build, inspect, verify, diff";
           };
           python = {
             type = "app";
             program = lib.getExe s.python;
+            meta.description = "The static CPython 3.11.2 pyembed links";
           };
         }
       );

@@ -35,6 +35,7 @@
         default = {
           type = "app";
           program = nixpkgs.lib.getExe (hello system);
+          meta.description = "Greets its arguments";
         };
       });
     };
