@@ -125,6 +125,9 @@ else
     inherit system;
     nixpkgsVersion = lib.version;
     python = python.version;
+    # nixpkgs' patch series for this interpreter, in order, as paths inside
+    # the checkout: .ci/nix-check applies them to the pinned tarball.
+    cpythonPatches = map toString python.patches;
     packages = lib.mapAttrs (_: drv) root.packages.${system};
     apps = lib.mapAttrs (_: a: a.program) root.apps.${system};
     checks = lib.mapAttrs (_: drv) checks;
