@@ -87,6 +87,12 @@ let
       ];
     }
     {
+      what = "python: links neither readline nor gdbm (GPL)";
+      ok = !lib.any (p: lib.hasInfix "readline" p.name || lib.hasInfix "gdbm" p.name) (
+        lib.filter (p: p != null) python.buildInputs
+      );
+    }
+    {
       what = "pyembed, checks.tests, checks.clippy: PYO3_CONFIG_FILE set to the generated config";
       ok = lib.all (d: (d.env.PYO3_CONFIG_FILE or d.PYO3_CONFIG_FILE or "") == "${pyembed.pyo3Config}") [
         pyembed

@@ -107,21 +107,37 @@ let
     # nixpkgs' sitecustomize reads NIX_PYTHONPATH at run time; a hermetic
     # binary must not.
     includeSiteCustomize = false;
-    # GPL libraries stay out of every binary linked against this static
-    # interpreter (readline, gdbm), as do store paths baked in at run time
-    # (mailcap for mimetypes, tzdata for zoneinfo's TZPATH).
-    withReadline = false;
-    withGdbm = false;
+    # Store paths baked in at run time stay out (mailcap for mimetypes,
+    # tzdata for zoneinfo's TZPATH), as does Bluetooth.
     mimetypesSupport = false;
     tzdata = null;
     bluezSupport = false;
   };
 
+  # GPL libraries stay out of every binary linked against this static
+  # interpreter. nixpkgs spells that `withReadline = false` since 2025
+  # (NixOS/nixpkgs#405822) and `readline = null` before; use whichever the
+  # pinned revision's cpython function accepts, never neither.
+  without =
+    base: flag: dep:
+    let
+      accepts = lib.functionArgs base.override;
+    in
+    if accepts ? ${flag} then
+      { ${flag} = false; }
+    else if accepts ? ${dep} then
+      { ${dep} = null; }
+    else
+      throw "nix/python.nix: nixpkgs' cpython takes neither ${flag} nor ${dep}";
+
   pinned =
     base: extra:
-    (base.override (overrides // extra)).overrideAttrs (_: {
-      inherit src;
-    });
+    (base.override (
+      overrides // without base "withReadline" "readline" // without base "withGdbm" "gdbm" // extra
+    )).overrideAttrs
+      (_: {
+        inherit src;
+      });
 
   # The interpreter that runs at build time (freezing modules, deepfreeze)
   # comes from the same tarball, so the frozen bytecode inside libpython is
