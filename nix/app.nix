@@ -10,6 +10,7 @@
 {
   lib,
   runCommand,
+  removeReferencesTo,
   pyembed,
   python,
   stdlib,
@@ -53,9 +54,17 @@ assert lib.assertMsg (builtins.elem compress [
 runCommand name
   (
     {
-      nativeBuildInputs = [ pyembed ];
+      nativeBuildInputs = [
+        pyembed
+        removeReferencesTo
+      ];
       buildArgs = args;
       __structuredAttrs = true;
+      # Hermetic means the closure too: the app must not drag the interpreter
+      # (stdlib on disk) into every `nix copy`. The launcher links
+      # libpython3.11.a, which records its install prefix, so a copy of it
+      # without that string is what the payload is appended to.
+      disallowedReferences = [ python ];
       passthru = { inherit entry packages stdlib; };
       meta.mainProgram = name;
     }
@@ -67,5 +76,8 @@ runCommand name
   ''
     mkdir -p $out/bin work/''${pyembedVariant:-default}
     cd work/''${pyembedVariant:-default}
-    pyembed build "''${buildArgs[@]}" --jobs "$NIX_BUILD_CORES" -o $out/bin/${name}
+    cp ${pyembed}/bin/pyembed-launcher launcher
+    chmod u+w launcher
+    remove-references-to -t ${python} launcher
+    pyembed build "''${buildArgs[@]}" --launcher ./launcher --jobs "$NIX_BUILD_CORES" -o $out/bin/${name}
   ''

@@ -22,7 +22,6 @@ let
 in
 runCommand "pyo3-config-python${pythonVersion}-static.txt"
   {
-    nativeBuildInputs = [ python ];
     searchDirs = lib.concatStringsSep " " searchDirs;
     passthru = { inherit python; };
   }
@@ -31,7 +30,7 @@ runCommand "pyo3-config-python${pythonVersion}-static.txt"
     # architecture (musl instead of glibc), so its binary executes as is.
     # Not sysconfig's LIBPL: nixpkgs' nuke-refs rewrote the store paths in it.
     configDir=$(echo ${python}/lib/python${pythonVersion}/config-${pythonVersion}-*)
-    libs=$(python${pythonVersion} -I -S -c '
+    libs=$(${python}/bin/python${pythonVersion} -I -S -c '
     import sysconfig
     names = []
     for var in ("LOCALMODLIBS", "BASEMODLIBS", "MODLIBS", "LIBS", "SYSLIBS"):

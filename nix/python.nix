@@ -159,11 +159,10 @@ let
   builtinModules =
     runCommand "python-${pin.version}-builtin-modules"
       {
-        nativeBuildInputs = [ python ];
         modules = lib.concatStringsSep " " promisedBuiltinModules;
       }
       ''
-        python3.11 -I -S - $modules <<'EOF'
+        ${python}/bin/python3.11 -I -S - $modules <<'EOF'
         import sys
         promised = set(sys.argv[1:])
         missing = sorted(promised - set(sys.builtin_module_names))
