@@ -139,15 +139,11 @@ let
         inherit src;
       });
 
-  # The interpreter that runs at build time (freezing modules, deepfreeze)
-  # comes from the same tarball, so the frozen bytecode inside libpython is
-  # 3.11.2's too.
-  buildPython = pinned pkgsBuildHost.python311 {
-    self = buildPython;
-    # The build interpreter runs on the build machine only: keep nixpkgs'
-    # defaults for what it links.
-    enableLTO = false;
-  };
+  # pkgsStatic is a cross build (glibc build machine, musl host): the
+  # interpreter that runs at build time (freezing modules, deepfreeze) is
+  # another derivation. It comes from the same tarball with the same
+  # overrides, so the frozen bytecode inside libpython is 3.11.2's too.
+  buildPython = pinned pkgsBuildHost.python311 { self = buildPython; };
 
   python = pinned python311 {
     self = python;
