@@ -122,6 +122,7 @@ mod config;
 mod error;
 mod importer;
 mod interpreter;
+pub mod launcher;
 #[cfg(feature = "cli")]
 pub mod pack;
 pub mod resources;
