@@ -90,8 +90,14 @@ pub struct ExecutablePayload {
 impl ExecutablePayload {
     /// Maps the running executable (`/proc/self/exe` on Linux, so a binary
     /// renamed or reached through a symlink still finds itself).
+    ///
+    /// Without `/proc` (an empty chroot), the path the kernel executed
+    /// (`AT_EXECFN`) is used, made absolute against the current directory.
     pub fn open_current_exe() -> Result<ExecutablePayload, LaunchError> {
-        let path = std::env::current_exe().map_err(LaunchError::CurrentExe)?;
+        let path = match std::env::current_exe() {
+            Ok(path) => path,
+            Err(error) => exec_path().ok_or(LaunchError::CurrentExe(error))?,
+        };
         let file = if cfg!(target_os = "linux") {
             std::fs::File::open("/proc/self/exe").or_else(|_| std::fs::File::open(&path))
         } else {
@@ -178,6 +184,29 @@ impl ExecutablePayload {
             .map(PackedResourcesSource::Shared)
             .collect()
     }
+}
+
+/// The path this process was executed as (`AT_EXECFN`), absolute.
+#[cfg(target_os = "linux")]
+fn exec_path() -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: `getauxval` only reads the auxiliary vector the kernel placed
+    // on the initial stack; it returns 0 when the entry is absent.
+    let pointer = unsafe { libc::getauxval(libc::AT_EXECFN) } as *const libc::c_char;
+    if pointer.is_null() {
+        return None;
+    }
+    // SAFETY: a non-zero AT_EXECFN points to the NUL-terminated path string
+    // the kernel copied onto the initial stack, which lives (unchanged) for
+    // the whole process.
+    let bytes = unsafe { std::ffi::CStr::from_ptr(pointer) }.to_bytes();
+    let path = Path::new(std::ffi::OsStr::from_bytes(bytes));
+    std::path::absolute(path).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exec_path() -> Option<PathBuf> {
+    None
 }
 
 /// The interpreter configuration a built executable runs with (see the
@@ -277,6 +306,9 @@ pub fn main() -> i32 {
     drop(payload);
     match MainPythonInterpreter::new(config) {
         Ok(interpreter) => interpreter.run(),
+        // `python -Z`, `python -h`, `python -V`: CPython printed what it had
+        // to say and asked for this exit code, as python3.11 does.
+        Err(crate::NewInterpreterError::Exit { code, .. }) => code,
         Err(error) => {
             eprintln!("{}: error: {error}", program_name());
             1

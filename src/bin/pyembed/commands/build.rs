@@ -284,6 +284,13 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let plan = plan(args)?;
     let launcher = std::fs::read(&plan.launcher)
         .with_context(|| format!("cannot read the launcher {}", plan.launcher.display()))?;
+    if cfg!(target_os = "linux") && !launcher.starts_with(b"\x7fELF") {
+        bail!(
+            "the launcher {} is not an ELF executable\nhint: pass the pyembed-launcher binary \
+             built with this pyembed",
+            plan.launcher.display()
+        );
+    }
     if trailer::has_trailer(&launcher) {
         bail!(
             "{} already carries a payload (it is a built executable)\nhint: pass the bare \
