@@ -37,6 +37,11 @@ fn main() {
     // Downstream binaries do the same in their own build script; see the crate docs.
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo::rustc-link-arg=-Wl,--export-dynamic");
+        // The launcher of built executables is not position-independent, as
+        // python3.11 is not: a PIE with libpython in it carries ~45,000
+        // relative relocations, which the dynamic linker applies (copying the
+        // pages) at every start. See docs/build.md.
+        println!("cargo::rustc-link-arg-bin=pyembed-launcher=-no-pie");
     }
 }
 

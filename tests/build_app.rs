@@ -433,3 +433,86 @@ fn a_resources_override_needs_to_be_built_in() {
         text(&output)
     );
 }
+
+fn pyembed(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(PYEMBED)
+        .args(args)
+        .output()
+        .expect("running pyembed")
+}
+
+#[test]
+fn inspect_verify_and_diff_read_built_executables() {
+    let cli = app("cli", &["--entry", "demo.cli:main"]);
+    let module = app("module", &["--entry", "demo"]);
+    let (cli_s, module_s) = (cli.to_str().unwrap(), module.to_str().unwrap());
+
+    let output = pyembed(&["inspect", cli_s]);
+    let out = stdout(&output);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        out.contains("built executable") && out.contains("2 container(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("mode=app") && out.contains("entry=demo.cli:main"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{cli_s}#2")), "{out}");
+
+    let output = pyembed(&["verify", cli_s]);
+    let out = stdout(&output);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(out.matches(": intact").count(), 2, "{out}");
+
+    let output = pyembed(&["diff", cli_s, cli_s]);
+    assert!(output.status.success(), "{}", text(&output));
+    let output = pyembed(&["diff", cli_s, module_s]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        out.contains("launcher: identical")
+            && out.contains("- entry=demo.cli:main")
+            && out.contains("+ entry=demo"),
+        "{out}"
+    );
+
+    // One container by name; a container file and an executable do not mix.
+    let dir = TempDir::new("extract");
+    let output = pyembed(&[
+        "extract",
+        &format!("{cli_s}#2"),
+        "-o",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(dir.path().join("out/demo/cli.py").is_file());
+    let stdlib = stdlib_container();
+    let output = pyembed(&["diff", cli_s, stdlib.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let output = pyembed(&["extract", cli_s, "-o", "x"]);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(&format!("{cli_s}#1")),
+        "{}",
+        text(&output)
+    );
+
+    // A damaged resource in the application container fails verification.
+    let mut bytes = std::fs::read(&cli).unwrap();
+    let at = bytes
+        .windows(b"a message".len())
+        .rposition(|w| w == b"a message")
+        .expect("the app's source is packed");
+    bytes[at] ^= 1;
+    let damaged = dir.path().join("damaged");
+    std::fs::write(&damaged, bytes).unwrap();
+    let output = pyembed(&["verify", damaged.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    // The small application container is one chunk, holding its index too:
+    // opening it fails, naming the container and the chunk.
+    assert!(
+        text(&output).contains("damaged#2 is damaged: tier-0 chunk 0"),
+        "{}",
+        text(&output)
+    );
+}
