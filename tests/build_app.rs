@@ -516,3 +516,21 @@ fn inspect_verify_and_diff_read_built_executables() {
         text(&output)
     );
 }
+
+#[test]
+fn an_attribute_missing_at_run_time_is_one_message() {
+    // `main` exists, so the build accepts it; `main.nosuch` fails when run.
+    let exe = app("cli-attr", &["--entry", "demo.cli:main.nosuch"]);
+    let output = run(&exe, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line, no traceback: {stderr}"
+    );
+    assert!(
+        stderr.contains("entry point demo.cli:main.nosuch:") && stderr.contains("'nosuch'"),
+        "{stderr}"
+    );
+}

@@ -126,6 +126,8 @@ fn command_line_matches_python311() {
         (&["-m", "nosuchmodule"], "", false),
         (&["nosuchscript.py"], "", false),
         (&["-Z"], "", false),
+        (&["-V"], "", true),
+        (&["--version"], "", true),
     ]);
 }
 

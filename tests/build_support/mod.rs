@@ -136,6 +136,9 @@ pub fn built(label: &str, cwd: &Path, args: &[&str]) -> PathBuf {
     if let Some(path) = cache.get(label) {
         return path.clone();
     }
+    if cache.is_empty() {
+        remove_stale_executables();
+    }
     let dir = cache_dir().join(format!("exe-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("mkdir");
     let output = dir.join(label);
@@ -150,6 +153,23 @@ pub fn built(label: &str, cwd: &Path, args: &[&str]) -> PathBuf {
     );
     cache.insert(label.to_string(), output.clone());
     output
+}
+
+/// Removes the executables earlier test processes built (`exe-<pid>`
+/// directories whose process is gone): each is tens of megabytes.
+fn remove_stale_executables() {
+    let Ok(entries) = std::fs::read_dir(cache_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("exe-")) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The hermetic python, built once per test binary.
