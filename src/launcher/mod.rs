@@ -37,7 +37,9 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use build_config::{BuildConfig, BuildConfigError, EntryPoint, LaunchMode};
+pub use build_config::{
+    BUILD_CONFIG_HEADER, BuildConfig, BuildConfigError, EntryPoint, LaunchMode,
+};
 
 use crate::resources::SharedBytes;
 use crate::resources::trailer::{self, Payload, PayloadError};
