@@ -534,3 +534,35 @@ fn an_attribute_missing_at_run_time_is_one_message() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_allocator_is_recorded_in_the_build_configuration() {
+    let exe = app(
+        "cli-system-allocator",
+        &["--entry", "demo.cli:main", "--allocator", "system"],
+    );
+    let output = run(&exe, &["ok"]);
+    assert_eq!(
+        stdout(&output),
+        "argv ['ok'] frozen True exe True\n",
+        "{}",
+        text(&output)
+    );
+    let output = pyembed(&["inspect", exe.to_str().unwrap()]);
+    assert!(
+        stdout(&output).contains("allocator=system"),
+        "{}",
+        text(&output)
+    );
+    let dir = TempDir::new("allocator");
+    let output = pyembed_build(
+        dir.path(),
+        &["--python", "--allocator", "tcmalloc", "-o", "x"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("tcmalloc"),
+        "{}",
+        text(&output)
+    );
+}
