@@ -162,9 +162,8 @@ fn an_app_is_hermetic() {
         "{}",
         text(&output)
     );
-    let root = empty_root(&exe);
-    let name = exe.file_name().unwrap().to_str().unwrap();
-    let output = in_root(root.path(), name, &["there"])
+    let root = empty_root(&exe, "app");
+    let output = in_root(root.path(), "app", &["there"])
         .output()
         .expect("unshare");
     assert_eq!(

@@ -227,7 +227,7 @@ fn runs_in_an_empty_root_with_only_its_c_libraries() {
         eprintln!("skipped: user namespaces are not available here");
         return;
     }
-    let root = empty_root(&built_python());
+    let root = empty_root(&built_python(), "python");
     let output = in_root(
         root.path(),
         "python",

@@ -5,15 +5,14 @@
 //! `pyembed` binary (keyed by its size and modification time) into Cargo's
 //! per-target temporary directory and reused through `--stdlib-container`
 //! by every build of every test binary. Built executables are cached the
-//! same way within one test binary.
+//! same way, keyed by the binaries involved and the build arguments.
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
 
 /// The `pyembed` CLI.
 pub const PYEMBED: &str = env!("CARGO_BIN_EXE_pyembed");
@@ -125,54 +124,79 @@ pub fn pyembed_build(cwd: &Path, args: &[&str]) -> Output {
     command.output().expect("running pyembed build")
 }
 
-/// Builds (once per test binary and `label`) an executable from `args`,
-/// run in `cwd`, and returns its path in the cache directory.
+/// FNV-1a, for cache keys that stay the same across processes.
+fn fnv(parts: &[&[u8]]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &byte in part.iter().chain([0u8].iter()) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// Builds an executable from `args`, run in `cwd`, and returns its path.
+///
+/// Built once per `label` and argument list for a given set of binaries
+/// (`pyembed`, the launcher and this test binary, which holds the test
+/// trees): nextest runs every test in its own process, so the cache is a
+/// directory, and a file is renamed into place only when complete.
 pub fn built(label: &str, cwd: &Path, args: &[&str]) -> PathBuf {
-    static BUILT: OnceLock<Mutex<BTreeMap<String, PathBuf>>> = OnceLock::new();
-    let mut cache = BUILT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(path) = cache.get(label) {
-        return path.clone();
-    }
-    if cache.is_empty() {
-        remove_stale_executables();
-    }
-    let dir = cache_dir().join(format!("exe-{}", std::process::id()));
+    let exe = std::env::current_exe().expect("the test binary");
+    let binaries = fnv(&[
+        binary_key(PYEMBED).as_bytes(),
+        binary_key(LAUNCHER).as_bytes(),
+        binary_key(exe.to_str().expect("UTF-8 path")).as_bytes(),
+    ]);
+    let dir = cache_dir().join("executables");
     std::fs::create_dir_all(&dir).expect("mkdir");
-    let output = dir.join(label);
+    remove_stale_executables(&dir, &binaries);
+    let key = fnv(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>());
+    let output = dir.join(format!("{binaries}-{label}-{key}"));
+    if output.exists() {
+        return output;
+    }
+    let partial = dir.join(format!("partial-{}-{label}", std::process::id()));
     let mut all: Vec<&str> = args.to_vec();
-    let out = output.to_str().expect("UTF-8 path");
-    all.extend(["-o", out]);
+    all.extend(["-o", partial.to_str().expect("UTF-8 path")]);
     let result = pyembed_build(cwd, &all);
     assert!(
         result.status.success(),
         "pyembed build {args:?} failed:\n{}",
         text(&result)
     );
-    cache.insert(label.to_string(), output.clone());
+    std::fs::rename(&partial, &output).expect("moving the executable into place");
     output
 }
 
-/// Removes the executables earlier test processes built (`exe-<pid>`
-/// directories whose process is gone): each is tens of megabytes.
-fn remove_stale_executables() {
-    let Ok(entries) = std::fs::read_dir(cache_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("exe-")) else {
-            continue;
+/// Removes executables built by other binaries (a previous build of the
+/// tests or of pyembed), and partial files of processes that are gone:
+/// each is tens of megabytes.
+fn remove_stale_executables(dir: &Path, binaries: &str) {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
         };
-        if !Path::new("/proc").join(pid).exists() {
-            let _ = std::fs::remove_dir_all(entry.path());
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let stale = match name.strip_prefix("partial-") {
+                Some(rest) => rest
+                    .split('-')
+                    .next()
+                    .is_some_and(|pid| !Path::new("/proc").join(pid).exists()),
+                None => !name.starts_with(binaries),
+            };
+            if stale {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
-    }
+    });
 }
 
-/// The hermetic python, built once per test binary.
+/// The hermetic python.
 pub fn built_python() -> PathBuf {
     built(
         "python",
@@ -241,10 +265,9 @@ pub fn with_stdlib_hidden(exe: &Path, args: &[&str], cwd: &Path) -> Command {
 /// lists for it, at their paths, and an empty `/proc` for the kernel's
 /// process filesystem (extension modules are loaded from memory through
 /// `/proc/self/fd`, as in any container runtime).
-pub fn empty_root(exe: &Path) -> TempDir {
+pub fn empty_root(exe: &Path, name: &str) -> TempDir {
     let root = TempDir::new("root");
     std::fs::create_dir(root.path().join("proc")).expect("mkdir proc");
-    let name = exe.file_name().expect("a file name");
     std::fs::copy(exe, root.path().join(name)).expect("copying the executable");
     let ldd = Command::new("ldd").arg(exe).output().expect("running ldd");
     assert!(ldd.status.success(), "ldd failed:\n{}", text(&ldd));
