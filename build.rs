@@ -41,6 +41,11 @@ fn main() {
         // forced unwind through pyo3 frames aborts the process); see
         // src/interpreter/daemon_threads.rs.
         println!("cargo::rustc-link-arg=-Wl,--wrap=PyThread_exit_thread");
+        // The launcher of built executables is not position-independent, as
+        // python3.11 is not: a PIE with libpython in it carries ~45,000
+        // relative relocations, which the dynamic linker applies (copying the
+        // pages) at every start. See docs/build.md.
+        println!("cargo::rustc-link-arg-bin=pyembed-launcher=-no-pie");
     }
 }
 

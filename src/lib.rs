@@ -127,6 +127,7 @@ mod config;
 mod error;
 mod importer;
 mod interpreter;
+pub mod launcher;
 #[cfg(feature = "cli")]
 pub mod pack;
 pub mod resources;

@@ -380,7 +380,13 @@ pub(crate) fn after_main(
         .as_deref()
         .and_then(std::env::var_os)
         .filter(|dir| !dir.is_empty());
-    if method.is_some() || modules_dir.is_some() || config.oxidized_importer {
+    if config.oxidized_importer {
+        install_source_excepthook(py)
+            .map_err(|e| python_error(py, phase, "installing sys.excepthook", e))?;
+    }
+    // startup.py is compiled (from source, ~0.4 ms) only when one of its
+    // hooks is asked for; the default start-up runs no Python of ours.
+    if method.is_some() || modules_dir.is_some() {
         let startup =
             PyModule::from_code(py, STARTUP_PY, c"<pyembed startup>", c"_pyembed_startup")
                 .map_err(|e| python_error(py, phase, "compiling the start-up module", e))?;
@@ -405,13 +411,60 @@ pub(crate) fn after_main(
                 .call_method1("write_modules_at_exit", (dir,))
                 .map_err(|e| python_error(py, phase, "registering the loaded-modules writer", e))?;
         }
-        if config.oxidized_importer {
-            startup
-                .call_method0("install_source_excepthook")
-                .map_err(|e| python_error(py, phase, "installing sys.excepthook", e))?;
-        }
     }
     Ok(())
+}
+
+/// Print uncaught exceptions with source lines from packed modules.
+///
+/// CPython's default `sys.excepthook` prints tracebacks in C and reads
+/// source lines from files only, so a module imported from packed resources
+/// (which has no file) would show none. The `traceback` module asks
+/// `linecache`, which asks the module's `__loader__.get_source()`; its output
+/// is otherwise the same. `KeyboardInterrupt` goes straight to
+/// `sys.__excepthook__`: importing `traceback` then would run code through
+/// paths that clear CPython's "unhandled KeyboardInterrupt" flag, and
+/// `Py_RunMain` would exit with 1 instead of dying from SIGINT as `python`
+/// does. If printing fails, the default hook runs instead.
+///
+/// It is a Rust function rather than Python source so that installing it
+/// costs no compilation at start-up.
+#[pyfunction]
+#[pyo3(signature = (exc_type, exc_value, exc_traceback, /))]
+fn source_excepthook(
+    py: Python<'_>,
+    exc_type: &Bound<'_, PyAny>,
+    exc_value: &Bound<'_, PyAny>,
+    exc_traceback: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let args = (exc_type, exc_value, exc_traceback);
+    let interrupted = exc_type.cast::<pyo3::types::PyType>().is_ok_and(|t| {
+        t.is_subclass_of::<pyo3::exceptions::PyKeyboardInterrupt>()
+            .unwrap_or(false)
+    });
+    if !interrupted {
+        let printed = py
+            .import("traceback")
+            .and_then(|traceback| traceback.call_method1("print_exception", args));
+        if printed.is_ok() {
+            return Ok(());
+        }
+    }
+    py.import("sys")?.getattr("__excepthook__")?.call1(args)?;
+    Ok(())
+}
+
+/// Replaces `sys.excepthook` with [`source_excepthook`] unless someone
+/// already replaced CPython's.
+fn install_source_excepthook(py: Python<'_>) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    if !sys
+        .getattr("excepthook")?
+        .is(&sys.getattr("__excepthook__")?)
+    {
+        return Ok(());
+    }
+    sys.setattr("excepthook", wrap_pyfunction!(source_excepthook, py)?)
 }
 
 /// Remove `importlib.machinery.PathFinder` from `sys.meta_path`.

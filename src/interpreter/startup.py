@@ -1,6 +1,9 @@
 """Python half of pyembed's interpreter set-up.
 
-Compiled and run once after the main initialisation phase; see setup.rs.
+Compiled and run after the main initialisation phase, only when one of
+these hooks is configured; see setup.rs. (The source excepthook the
+packed-resources importer needs lives in setup.rs, in Rust, so a default
+start-up compiles no Python.)
 """
 
 import sys
@@ -82,36 +85,3 @@ def write_modules_at_exit(directory):
             f.write("".join(name + "\n" for name in names))
 
     atexit.register(write)
-
-
-def install_source_excepthook():
-    """Print uncaught exceptions with source lines from packed modules.
-
-    CPython's default ``sys.excepthook`` prints tracebacks in C and reads
-    source lines from files only, so a module imported from packed resources
-    (which has no file) would show none. The ``traceback`` module asks
-    ``linecache``, which asks the module's ``__loader__.get_source()``. Its
-    output is otherwise the same. A hook set by someone else is left alone,
-    and if printing fails the default hook runs instead.
-    """
-    if sys.excepthook is not sys.__excepthook__:
-        return
-
-    def excepthook(exc_type, exc_value, exc_traceback, /):
-        if issubclass(exc_type, KeyboardInterrupt):
-            # Importing ``traceback`` here runs code through CPython paths
-            # that clear its "unhandled KeyboardInterrupt" flag, and then
-            # ``Py_RunMain`` exits with 1 instead of dying from SIGINT as
-            # ``python`` does (test_runpy's TestExit checks this).
-            sys.__excepthook__(exc_type, exc_value, exc_traceback)
-            return
-        try:
-            import traceback
-
-            traceback.print_exception(exc_type, exc_value, exc_traceback)
-        except BaseException:
-            sys.__excepthook__(exc_type, exc_value, exc_traceback)
-
-    excepthook.__module__ = "oxidized_importer"
-    excepthook.__qualname__ = excepthook.__name__ = "source_excepthook"
-    sys.excepthook = excepthook

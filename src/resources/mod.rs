@@ -84,6 +84,7 @@ mod reader;
 mod source;
 mod state;
 mod tier1;
+pub mod trailer;
 mod verify;
 mod writer;
 
@@ -93,7 +94,7 @@ pub use header::{Header, HeaderFlags};
 pub use index::{GroupDescriptor, Layout, RegionDescriptor, Tier};
 pub use packed::{DataField, ResourceFlags};
 pub use reader::{AccessStats, Container, ResourceSummary, VerificationReport};
-pub use source::PackedResourcesSource;
+pub use source::{PackedResourcesSource, SharedBytes};
 pub use state::{Found, IndexEntry, IndexedSource, PythonResourcesState};
 pub use writer::{
     ContainerWriter, DEFAULT_COMPRESSION_LEVEL, DEFAULT_DICTIONARY_SIZE, DEFAULT_GROUP_TARGET_SIZE,

@@ -8,7 +8,7 @@
 //! the borrow checker, not a stretched lifetime, ties each `&[u8]` to the
 //! bytes it points into.
 
-use std::{fs::File, path::PathBuf};
+use std::{fs::File, ops::Range, path::PathBuf, sync::Arc};
 
 use super::error::ContainerError;
 
@@ -25,7 +25,80 @@ pub enum PackedResourcesSource<'a> {
     /// A file to memory-map. Relative paths resolve against the current
     /// directory; configuration code expands `$ORIGIN` before this point.
     MemoryMappedPath(PathBuf),
+    /// A range of bytes held by a shared owner, typically one container of
+    /// several appended to an executable that is memory-mapped once (see
+    /// [`crate::resources::trailer`]). The container keeps the owner alive
+    /// and reads it in place: nothing is copied.
+    ///
+    /// Not serializable, like `Memory`.
+    #[cfg_attr(feature = "serialization", serde(skip))]
+    Shared(SharedBytes),
 }
+
+/// A range of bytes inside a shared, immutable owner (an `Arc`-held memory
+/// map, a `Vec`), cheap to clone.
+///
+/// The owner's `as_ref()` must return the same bytes every time (true of
+/// `memmap2::Mmap`, `Vec<u8>`, `Box<[u8]>`). Two values are equal when they
+/// share the owner and name the same range.
+#[derive(Clone)]
+pub struct SharedBytes {
+    owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    range: Range<usize>,
+}
+
+impl SharedBytes {
+    /// `range` of `owner`'s bytes; `None` when the range is out of bounds or
+    /// reversed.
+    pub fn new(owner: Arc<dyn AsRef<[u8]> + Send + Sync>, range: Range<usize>) -> Option<Self> {
+        let len = (*owner).as_ref().len();
+        (range.start <= range.end && range.end <= len).then_some(SharedBytes { owner, range })
+    }
+
+    /// All of `owner`'s bytes.
+    pub fn whole(owner: Arc<dyn AsRef<[u8]> + Send + Sync>) -> Self {
+        let len = (*owner).as_ref().len();
+        SharedBytes {
+            owner,
+            range: 0..len,
+        }
+    }
+
+    /// The range within the owner's bytes.
+    pub fn range(&self) -> Range<usize> {
+        self.range.clone()
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        // In bounds: checked by the constructors, and the owner's bytes never
+        // change.
+        &(*self.owner).as_ref()[self.range.clone()]
+    }
+}
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+impl std::fmt::Debug for SharedBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedBytes")
+            .field("range", &self.range)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for SharedBytes {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&self.owner), Arc::as_ptr(&other.owner))
+            && self.range == other.range
+    }
+}
+
+impl Eq for SharedBytes {}
 
 impl PackedResourcesSource<'_> {
     /// How error messages name this source: the file's path, or the size of
@@ -36,6 +109,10 @@ impl PackedResourcesSource<'_> {
                 format!("in-memory container ({} bytes)", bytes.len())
             }
             PackedResourcesSource::MemoryMappedPath(path) => path.display().to_string(),
+            PackedResourcesSource::Shared(shared) => format!(
+                "shared container (bytes {}..{})",
+                shared.range.start, shared.range.end
+            ),
         }
     }
 }
@@ -76,6 +153,7 @@ impl<'a> Backing<'a> {
         match source {
             PackedResourcesSource::Memory(bytes) => Ok(Backing::Borrowed(bytes)),
             PackedResourcesSource::MemoryMappedPath(path) => Backing::map(path),
+            PackedResourcesSource::Shared(shared) => Ok(Backing::Owned(Box::new(shared.clone()))),
         }
     }
 
@@ -93,6 +171,7 @@ impl<'a> Backing<'a> {
                 })
             }
             PackedResourcesSource::MemoryMappedPath(path) => Backing::map(path),
+            PackedResourcesSource::Shared(shared) => Ok(Backing::Owned(Box::new(shared.clone()))),
         }
     }
 
@@ -168,6 +247,27 @@ mod tests {
             PackedResourcesSource::Memory(b"abc").description(),
             "in-memory container (3 bytes)"
         );
+    }
+
+    #[test]
+    fn shared_sources_read_in_place() {
+        let owner: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::new(b"0123456789".to_vec());
+        assert!(SharedBytes::new(Arc::clone(&owner), 4..11).is_none());
+        #[allow(clippy::reversed_empty_ranges)]
+        let reversed = 5..4;
+        assert!(SharedBytes::new(Arc::clone(&owner), reversed).is_none());
+        let shared = SharedBytes::new(Arc::clone(&owner), 2..5).unwrap();
+        let source = PackedResourcesSource::Shared(shared.clone());
+        let backing = Backing::open_static(&source).unwrap();
+        assert_eq!(backing.bytes(), b"234");
+        assert_eq!(
+            backing.bytes().as_ptr(),
+            (*owner).as_ref()[2..].as_ptr(),
+            "no copy"
+        );
+        assert_eq!(source.description(), "shared container (bytes 2..5)");
+        assert_eq!(shared, SharedBytes::new(Arc::clone(&owner), 2..5).unwrap());
+        assert_ne!(shared, SharedBytes::whole(owner));
     }
 
     #[test]

@@ -27,6 +27,18 @@ pub struct DiffArgs {
 }
 
 pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    let executables = (
+        container::executable(&args.a)?,
+        container::executable(&args.b)?,
+    );
+    match executables {
+        (Some(a), Some(b)) => return run_executables(&args, &a, &b),
+        (None, None) => {}
+        _ => anyhow::bail!(
+            "cannot compare a built executable with a container\nhint: name one container of \
+             the executable as FILE#N"
+        ),
+    }
     let a = container::open(&args.a)?;
     let b = container::open(&args.b)?;
     let difference = diff(&a, &b).map_err(|error| {
@@ -57,6 +69,109 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         print!("{}", human(&args, &a, &b, &difference));
     }
     Ok(if difference.is_identical() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Two built executables: their launchers (by SHA-256), build
+/// configurations (line by line) and containers (pairwise, as `FILE#N`).
+fn run_executables(
+    args: &DiffArgs,
+    a: &pyembed::launcher::ExecutablePayload,
+    b: &pyembed::launcher::ExecutablePayload,
+) -> anyhow::Result<ExitCode> {
+    use pyembed::resources::Digest;
+    let part = |exe: &pyembed::launcher::ExecutablePayload, range: std::ops::Range<usize>| {
+        exe.bytes()[range].to_vec()
+    };
+    let (launcher_a, launcher_b) = (
+        part(a, a.payload().launcher.clone()),
+        part(b, b.payload().launcher.clone()),
+    );
+    let (config_a, config_b) = (
+        String::from_utf8_lossy(&part(a, a.payload().config.clone())).into_owned(),
+        String::from_utf8_lossy(&part(b, b.payload().config.clone())).into_owned(),
+    );
+    let launchers_same = launcher_a == launcher_b;
+    let configs_same = config_a == config_b;
+    let members_a = container::members(&args.a, a);
+    let members_b = container::members(&args.b, b);
+    let mut identical = launchers_same && configs_same && members_a.len() == members_b.len();
+    if args.json {
+        let mut containers = Vec::new();
+        for (ma, mb) in members_a.iter().zip(&members_b) {
+            let (ca, cb) = (container::open(ma)?, container::open(mb)?);
+            let difference = diff(&ca, &cb).map_err(|e| {
+                anyhow!(
+                    "cannot compare {} with {}: {}",
+                    ma.display(),
+                    mb.display(),
+                    describe(&e)
+                )
+            })?;
+            identical &= difference.is_identical();
+            let member_args = DiffArgs {
+                a: ma.clone(),
+                b: mb.clone(),
+                json: true,
+            };
+            containers.push(json_report(&member_args, &difference));
+        }
+        print_json(&json!({
+            "identical": identical,
+            "launcher": {
+                "identical": launchers_same,
+                "a": Digest::of(&launcher_a).to_string(),
+                "b": Digest::of(&launcher_b).to_string(),
+            },
+            "build_config": {"identical": configs_same, "a": config_a, "b": config_b},
+            "container_count": {"a": members_a.len(), "b": members_b.len()},
+            "containers": containers,
+        }))?;
+    } else {
+        if launchers_same {
+            println!("launcher: identical ({} bytes)", launcher_a.len());
+        } else {
+            println!(
+                "launcher: differs: {} bytes sha256:{} vs {} bytes sha256:{}",
+                launcher_a.len(),
+                Digest::of(&launcher_a),
+                launcher_b.len(),
+                Digest::of(&launcher_b)
+            );
+        }
+        if configs_same {
+            println!("build configuration: identical");
+        } else {
+            println!("build configuration: differs");
+            for line in config_a
+                .lines()
+                .filter(|l| !config_b.lines().any(|m| m == *l))
+            {
+                println!("  - {line}");
+            }
+            for line in config_b
+                .lines()
+                .filter(|l| !config_a.lines().any(|m| m == *l))
+            {
+                println!("  + {line}");
+            }
+        }
+        if members_a.len() != members_b.len() {
+            println!("containers: {} vs {}", members_a.len(), members_b.len());
+        }
+        for (ma, mb) in members_a.iter().zip(&members_b) {
+            let code = run(DiffArgs {
+                a: ma.clone(),
+                b: mb.clone(),
+                json: false,
+            })?;
+            identical &= code == ExitCode::SUCCESS;
+        }
+    }
+    Ok(if identical {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -149,12 +149,61 @@ impl Row {
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    if let Some(executable) = container::executable(&args.file)? {
+        return run_executable(&args, &executable);
+    }
     let container = container::open(&args.file)?;
     let report = report(&args, &container)?;
     if args.json {
         print_json(&report)?;
     } else {
         print!("{}", human(&report, args.resources));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A built executable: its payload, build configuration, and a report per
+/// container (named `FILE#N`).
+fn run_executable(
+    args: &InspectArgs,
+    executable: &pyembed::launcher::ExecutablePayload,
+) -> anyhow::Result<ExitCode> {
+    let payload = executable.payload();
+    let config = String::from_utf8_lossy(&executable.bytes()[payload.config.clone()]).into_owned();
+    let mut reports = Vec::new();
+    for member in container::members(&args.file, executable) {
+        let container = container::open(&member)?;
+        let member_args = InspectArgs {
+            file: member,
+            json: args.json,
+            resources: args.resources,
+        };
+        reports.push(report(&member_args, &container)?);
+    }
+    if args.json {
+        print_json(&serde_json::json!({
+            "file": args.file.display().to_string(),
+            "launcher_length": payload.launcher.end,
+            "payload_digest": payload.digest.to_string(),
+            "build_config": config,
+            "containers": reports,
+        }))?;
+    } else {
+        println!(
+            "{}: built executable: launcher {} bytes, {} container(s), payload digest {}",
+            args.file.display(),
+            payload.launcher.end,
+            reports.len(),
+            payload.digest
+        );
+        println!("build configuration:");
+        for line in config.lines() {
+            println!("  {line}");
+        }
+        for report in &reports {
+            println!();
+            print!("{}", human(report, args.resources));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch for each subcommand.
 
+pub mod build;
 mod container;
 pub mod diff;
 pub mod extract;
@@ -35,6 +36,10 @@ pub struct Cli {
 enum Command {
     /// Pack a standard library, source trees, site-packages and wheels into a container.
     Pack(pack::PackArgs),
+    /// Build a single-file executable: a python3.11-like interpreter (`--python`) or an
+    /// application (`--entry`), with the standard library and the inputs appended to the
+    /// pyembed launcher.
+    Build(build::BuildArgs),
     /// Show a container's header, regions, resource counts and sizes.
     ///
     /// `--resources` lists every resource with its tier, kinds and sizes; `--json` prints
@@ -68,6 +73,7 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Pack(args) => pack::run(args),
+        Command::Build(args) => build::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Diff(args) => diff::run(args),

@@ -99,22 +99,10 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
 
     check_output(&args.output)?;
 
-    let inventory = scan::scan(&inputs)?;
-    for conflict in &inventory.conflicts {
-        eprintln!(
-            "warning: {} {} is shadowed by {}: {}",
-            conflict.claim,
-            inventory.describe(&conflict.shadowed),
-            inventory.describe(&conflict.kept),
-            conflict.reason
-        );
-    }
     let policy = match &args.policy {
         Some(path) => Policy::load(path)?,
         None => Policy::bundled()?,
     };
-    let outcome = policy.apply(&inventory);
-
     let options = PackOptions {
         levels: args.opt.clone(),
         sources: match args.sources {
@@ -133,14 +121,58 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
         },
         write: Default::default(),
     };
-    let mut options = options;
+    let output = pack_inputs(&inputs, &policy, options, args.jobs)?;
+    write_atomically(&args.output, &output.bytes)?;
+    let container = Container::open(&PackedResourcesSource::Memory(&output.bytes))
+        .context("the container just written does not read back")?;
+    eprintln!(
+        "packed {} resources ({} modules compiled, {} excluded by policy) into {} ({} bytes)\ncontent digest {}",
+        output.resources,
+        output.modules_compiled,
+        output.excluded,
+        args.output.display(),
+        output.bytes.len(),
+        container.content_digest(),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What [`pack_inputs`] produced.
+pub(super) struct Packed {
+    /// The container.
+    pub bytes: Vec<u8>,
+    /// Resources written.
+    pub resources: usize,
+    /// Modules compiled.
+    pub modules_compiled: usize,
+    /// Entries the policy left out.
+    pub excluded: usize,
+}
+
+/// Scans `inputs`, applies `policy`, compiles with worker processes and
+/// writes a container; warnings go to stderr. Shared by `pack` and `build`.
+pub(super) fn pack_inputs(
+    inputs: &[Input],
+    policy: &Policy,
+    mut options: PackOptions,
+    jobs: Option<usize>,
+) -> anyhow::Result<Packed> {
+    let inventory = scan::scan(inputs)?;
+    for conflict in &inventory.conflicts {
+        eprintln!(
+            "warning: {} {} is shadowed by {}: {}",
+            conflict.claim,
+            inventory.describe(&conflict.shadowed),
+            inventory.describe(&conflict.kept),
+            conflict.reason
+        );
+    }
+    let outcome = policy.apply(&inventory);
     if options.compression == Compression::None {
         options.write.dictionary = DictionaryPolicy::Never;
     }
 
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let exe = std::env::current_exe()
         .context("cannot find the pyembed executable to start compile workers")?;
     let mut backend = WorkerBackend { exe, jobs };
@@ -158,19 +190,12 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
     for err in &output.source_only {
         eprintln!("warning: kept as source only: {err}");
     }
-    write_atomically(&args.output, &output.bytes)?;
-    let container = Container::open(&PackedResourcesSource::Memory(&output.bytes))
-        .context("the container just written does not read back")?;
-    eprintln!(
-        "packed {} resources ({} modules compiled, {} excluded by policy) into {} ({} bytes)\ncontent digest {}",
-        output.resources,
-        output.modules_compiled,
-        outcome.excluded.len(),
-        args.output.display(),
-        output.bytes.len(),
-        container.content_digest(),
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(Packed {
+        bytes: output.bytes,
+        resources: output.resources,
+        modules_compiled: output.modules_compiled,
+        excluded: outcome.excluded.len(),
+    })
 }
 
 fn progress_bar(len: u64) -> indicatif::ProgressBar {
@@ -189,7 +214,7 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
 }
 
 /// The directory `path` is written in.
-fn output_dir(path: &std::path::Path) -> &std::path::Path {
+pub(super) fn output_dir(path: &std::path::Path) -> &std::path::Path {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."))
@@ -198,7 +223,7 @@ fn output_dir(path: &std::path::Path) -> &std::path::Path {
 /// Refuse an output that cannot be written before any work is done: a
 /// missing directory would otherwise surface only after compiling
 /// everything, as an error about the temporary file.
-fn check_output(path: &std::path::Path) -> anyhow::Result<()> {
+pub(super) fn check_output(path: &std::path::Path) -> anyhow::Result<()> {
     let dir = output_dir(path);
     if !dir.is_dir() {
         bail!(
@@ -220,7 +245,7 @@ fn check_output(path: &std::path::Path) -> anyhow::Result<()> {
 
 /// Write `bytes` next to `path` and rename over it, so a reader never sees a
 /// half-written container.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(super) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = output_dir(path);
     let tmp = dir.join(format!(
         ".{}.tmp-{}",

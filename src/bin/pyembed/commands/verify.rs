@@ -92,6 +92,24 @@ impl Failure {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    // A built executable: its payload was located and checked on opening;
+    // each container is verified in turn (one report, or one JSON document,
+    // per container).
+    if let Some(executable) = container::executable(&args.file)? {
+        let mut intact = true;
+        for member in container::members(&args.file, &executable) {
+            let code = run(VerifyArgs {
+                file: member,
+                json: args.json,
+            })?;
+            intact &= code == ExitCode::SUCCESS;
+        }
+        return Ok(if intact {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let container = match container::open(&args.file) {
         Ok(container) => container,
         Err(error) if args.json => {
