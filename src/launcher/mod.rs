@@ -211,6 +211,24 @@ fn exec_path() -> Option<PathBuf> {
     None
 }
 
+/// Content digests compiled into this launcher: `PYEMBED_LAUNCHER_PINS`
+/// at build time, comma-separated hex SHA-256 digests, one per container of
+/// the payload in order. A launcher built with pins runs only payloads whose
+/// containers have exactly those digests (see `docs/security.md`).
+const PINS: Option<&str> = option_env!("PYEMBED_LAUNCHER_PINS");
+
+/// The pins in `spec` (see [`PINS`]); empty for none.
+fn pins(spec: Option<&str>) -> Vec<String> {
+    spec.map(|spec| {
+        spec.split(',')
+            .map(str::trim)
+            .filter(|pin| !pin.is_empty())
+            .map(String::from)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 /// The interpreter configuration a built executable runs with (see the
 /// module docs for what each mode sets). `argv` is the process's arguments.
 pub fn interpreter_config(
@@ -223,6 +241,7 @@ pub fn interpreter_config(
         allocator_backend: build.allocator_backend,
         oxidized_importer: true,
         packed_resources: resources_override(build).unwrap_or_else(|| payload.sources()),
+        packed_resources_digests: pins(PINS),
         argv: Some(argv),
         ..OxidizedPythonInterpreterConfig::default()
     };
@@ -333,6 +352,13 @@ fn program_name() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pins_are_comma_separated() {
+        assert!(super::pins(None).is_empty());
+        assert!(super::pins(Some("")).is_empty());
+        assert_eq!(super::pins(Some(" ab , cd,")), ["ab", "cd"]);
+    }
+
     use super::*;
 
     #[test]
