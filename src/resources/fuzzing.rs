@@ -16,6 +16,8 @@
 //!   header digests, so mutations reach the index parser and everything after.
 //! - [`packed_blob`]: the python-packed-resources v3 parser on its own, as it
 //!   runs on tier 0 and on every decompressed tier-1 group.
+//! - [`executable_bytes`]: a built executable's trailer, container table and
+//!   build configuration (`pyembed build`'s payload), then its containers.
 //! - [`written_then_damaged`]: resources derived from the input are written
 //!   into a valid container (both tiers), then bytes chosen by the input are
 //!   flipped or the container is cut short. The oracle: nothing read back
@@ -100,6 +102,22 @@ pub fn container_resealed(data: &[u8]) {
     let mut data = data.to_vec();
     reseal(&mut data);
     container_bytes(&data);
+}
+
+/// Fuzz target: `data` as a built executable: the trailer located, the
+/// build configuration decoded, each container opened and read.
+pub fn executable_bytes(data: &[u8]) {
+    let Ok(payload) = super::trailer::locate(data) else {
+        return;
+    };
+    if let Some(config) = data.get(payload.config.clone()) {
+        let _ = crate::launcher::BuildConfig::decode(config);
+    }
+    for range in &payload.containers {
+        if let Some(bytes) = data.get(range.clone()) {
+            container_bytes(bytes);
+        }
+    }
 }
 
 /// Fuzz target: `data` as a python-packed-resources v3 blob, parsed and every
@@ -352,6 +370,31 @@ mod tests {
     }
 
     #[test]
+    fn executable_target_reads_an_assembled_payload_and_survives_damage() {
+        let mut writer = ContainerWriter::new(WriteOptions::default());
+        for (resource, tier) in resources_from(&material()) {
+            writer.add(resource, tier).expect("add");
+        }
+        let container = writer.write().expect("write");
+        let launcher = b"\x7fELF launcher stand-in".repeat(50);
+        let config =
+            crate::launcher::BuildConfig::new(crate::launcher::LaunchMode::Python).encode();
+        let exe = crate::resources::trailer::assemble(&launcher, &[&container], config.as_bytes())
+            .expect("assemble");
+        let payload = crate::resources::trailer::locate(&exe).expect("locate");
+        assert_eq!(&exe[payload.containers[0].clone()], &container[..]);
+        executable_bytes(&exe);
+        for position in (launcher.len()..exe.len()).step_by(37) {
+            let mut damaged = exe.clone();
+            damaged[position] ^= 0x10;
+            executable_bytes(&damaged);
+        }
+        for cut in (0..exe.len()).step_by(41) {
+            executable_bytes(&exe[..cut]);
+        }
+    }
+
+    #[test]
     fn resealed_and_raw_targets_accept_anything() {
         let clean = {
             let mut writer = ContainerWriter::new(WriteOptions::default());
@@ -366,6 +409,7 @@ mod tests {
             container_bytes(&damaged);
             container_resealed(&damaged);
             packed_blob(&damaged[4096.min(damaged.len())..]);
+            executable_bytes(&damaged);
         }
         for cut in (0..clean.len()).step_by(113) {
             container_bytes(&clean[..cut]);
