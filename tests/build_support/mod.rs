@@ -149,11 +149,20 @@ pub fn built(label: &str, cwd: &Path, args: &[&str]) -> PathBuf {
         binary_key(LAUNCHER).as_bytes(),
         binary_key(exe.to_str().expect("UTF-8 path")).as_bytes(),
     ]);
+    // Test binaries run in parallel and share the cache: each owns the
+    // entries under its own name (`build_app`, `build_python`, ...), so one
+    // never removes what another is about to run.
+    let owner = exe
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .and_then(|stem| stem.rsplit_once('-').map(|(name, _hash)| name.to_owned()))
+        .unwrap_or_else(|| "tests".to_owned());
     let dir = cache_dir().join("executables");
     std::fs::create_dir_all(&dir).expect("mkdir");
-    remove_stale_executables(&dir, &binaries);
+    let prefix = format!("{owner}.{binaries}");
+    remove_stale_executables(&dir, &owner, &prefix);
     let key = fnv(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>());
-    let output = dir.join(format!("{binaries}-{label}-{key}"));
+    let output = dir.join(format!("{prefix}-{label}-{key}"));
     if output.exists() {
         return output;
     }
@@ -170,10 +179,10 @@ pub fn built(label: &str, cwd: &Path, args: &[&str]) -> PathBuf {
     output
 }
 
-/// Removes executables built by other binaries (a previous build of the
-/// tests or of pyembed), and partial files of processes that are gone:
-/// each is tens of megabytes.
-fn remove_stale_executables(dir: &Path, binaries: &str) {
+/// Removes this test binary's executables built by other binaries (a
+/// previous build of the tests or of pyembed), and partial files of
+/// processes that are gone: each is tens of megabytes.
+fn remove_stale_executables(dir: &Path, owner: &str, current: &str) {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -187,7 +196,7 @@ fn remove_stale_executables(dir: &Path, binaries: &str) {
                     .split('-')
                     .next()
                     .is_some_and(|pid| !Path::new("/proc").join(pid).exists()),
-                None => !name.starts_with(binaries),
+                None => name.starts_with(&format!("{owner}.")) && !name.starts_with(current),
             };
             if stale {
                 let _ = std::fs::remove_file(entry.path());
