@@ -22,7 +22,7 @@ printf 'hello data\n' > "$tree/app/data.txt"
 printf 'Metadata-Version: 2.1\nName: app\nVersion: 1.0\n' > "$tree/app-1.0.dist-info/METADATA"
 printf '[console_scripts]\napp = app:main\n' > "$tree/app-1.0.dist-info/entry_points.txt"
 
-for target in container_bytes container_resealed packed_blob written_then_damaged executable_bytes; do
+for target in container_bytes container_resealed packed_blob written_then_damaged executable_bytes cli_inspect_verify; do
   mkdir -p "$root/fuzz/corpus/$target"
 done
 for compress in none all; do
@@ -47,6 +47,8 @@ printf '# a stand-in standard library\n' > "$work/stub/encodings/__init__.py"
 "$pyembed" build --launcher "$launcher" --stdlib-container "$work/stub.pyembed" \
   --path "$tree" --entry app:main --compress none -o "$work/exe" >/dev/null 2>&1
 cp "$work/exe" "$root/fuzz/corpus/executable_bytes/built-app"
+cp "$work/exe" "$root/fuzz/corpus/cli_inspect_verify/built-app"
+cp "$root"/fuzz/corpus/container_bytes/real-* "$root/fuzz/corpus/cli_inspect_verify/"
 # written_then_damaged: [control][count][edits][records]; an empty edit list
 # and a few records of each kind and tier.
 printf '\x00\x00\x00\x00alpha\x00print(1)\xff\x01\x01beta\x00code\xff\x02\x00gamma\x00\x7fELF\xff\x03\x01delta\x00data' \
