@@ -134,6 +134,7 @@ pub use config::{
     PythonInterpreterProfile, ResolvedOxidizedPythonInterpreterConfig, TerminfoResolution,
     UnknownVariant,
 };
+pub use allocator::{MemoryAllocatorDomain, PythonMemoryAllocator};
 pub use error::{InitPhase, NewInterpreterError};
 pub use importer::OxidizedFinder;
 pub use interpreter::MainPythonInterpreter;
