@@ -127,6 +127,7 @@ pub mod pack;
 pub mod resources;
 pub mod technotes;
 
+pub use allocator::{MemoryAllocatorDomain, PythonMemoryAllocator};
 pub use config::{
     Allocator, BytecodeOptimizationLevel, BytesWarning, CheckHashPycsMode, CoerceCLocale,
     ExtensionModule, MemoryAllocatorBackend, MultiprocessingStartMethod, ORIGIN,
@@ -134,7 +135,6 @@ pub use config::{
     PythonInterpreterProfile, ResolvedOxidizedPythonInterpreterConfig, TerminfoResolution,
     UnknownVariant,
 };
-pub use allocator::{MemoryAllocatorDomain, PythonMemoryAllocator};
 pub use error::{InitPhase, NewInterpreterError};
 pub use importer::OxidizedFinder;
 pub use interpreter::MainPythonInterpreter;
