@@ -85,6 +85,25 @@ impl MemoryAllocatorDomain {
 
 /// A memory allocator implementation in the form CPython accepts.
 ///
+/// [`MainPythonInterpreter::new`](crate::MainPythonInterpreter::new) installs
+/// the configured backend after pre-initialisation and before core
+/// initialisation: into the raw, mem and obj domains chosen by the
+/// `allocator_raw` / `allocator_mem` / `allocator_obj` fields of
+/// [`OxidizedPythonInterpreterConfig`](crate::OxidizedPythonInterpreterConfig),
+/// as pymalloc's arena allocator with `allocator_pymalloc_arena`, then
+/// CPython's debug hooks with `allocator_debug`.
+///
+/// [`MemoryAllocatorBackend::Default`] is the per-target choice of
+/// [`target_default_backend`](Self::target_default_backend); when that is
+/// `System`, nothing is installed and CPython keeps its own allocators (so
+/// `PYTHONMALLOC` still applies). A backend whose Cargo feature
+/// (`allocator-jemalloc`, `allocator-mimalloc`, `allocator-snmalloc`) is off is
+/// a [`NewInterpreterError::Unsupported`] error; on a free-threaded CPython
+/// (`Py_GIL_DISABLED`) every backend is. Every backend gives a unique block
+/// for size 0, checks `calloc` for overflow, accepts `realloc(NULL, n)` and
+/// `free(NULL)`, and returns 16-byte aligned memory. `docs/allocators.md`
+/// has the measurements.
+///
 /// ```
 /// use pyembed::{MemoryAllocatorBackend, PythonMemoryAllocator};
 ///
@@ -156,7 +175,7 @@ impl PythonMemoryAllocator {
     /// | others | `system` | |
     ///
     /// `system` as the default means "leave CPython's allocators alone": see
-    /// the [module documentation](self).
+    /// [`PythonMemoryAllocator`].
     pub const fn target_default_backend() -> MemoryAllocatorBackend {
         if cfg!(all(
             target_os = "linux",
