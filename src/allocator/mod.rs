@@ -169,7 +169,7 @@ impl PythonMemoryAllocator {
     /// | target | default | why |
     /// |---|---|---|
     /// | Linux, glibc | `system` | glibc's malloc is fast and pymalloc already serves small objects; CPython untouched |
-    /// | Linux, musl | `mimalloc` if compiled in, else `system` | musl's `mallocng` trades speed for hardening and is several times slower under CPython's churn |
+    /// | Linux, musl | `mimalloc` if compiled in, else `system` | musl's `mallocng` trades speed for hardening and is reported to be several times slower under allocation churn (not measured here) |
     /// | macOS | `system` | jemalloc assumes the page size it was configured with and breaks on Apple Silicon's 16 KiB pages when built for 4 KiB; the system allocator is well tuned |
     /// | Windows | `system` | the CRT heap is what CPython is tested with; extensions that free CPython's memory with `free()` keep working |
     /// | others | `system` | |
