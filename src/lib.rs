@@ -133,6 +133,7 @@ pub mod pack;
 pub mod resources;
 pub mod technotes;
 
+pub use allocator::{MemoryAllocatorDomain, PythonMemoryAllocator};
 pub use config::{
     Allocator, BytecodeOptimizationLevel, BytesWarning, CheckHashPycsMode, CoerceCLocale,
     ExtensionModule, MemoryAllocatorBackend, MultiprocessingStartMethod, ORIGIN,

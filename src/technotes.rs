@@ -54,6 +54,14 @@
 //!    the arguments are passed too because `-E`, `-I`, `-X utf8` and `-X dev`
 //!    change pre-initialisation. Once pre-initialised, CPython can decode
 //!    bytes with the locale encoding, which the next step needs.
+//!    Right after it, the configured memory allocator is installed
+//!    (`PyMem_SetAllocator` per domain, `PyObject_SetArenaAllocator`, then
+//!    `PyMem_SetupDebugHooks`): CPython documents this window, after
+//!    pre-initialisation and before the core phase, as the one where an
+//!    allocator may be replaced, because nothing allocated in those domains
+//!    is alive yet (pre-initialisation frees what it allocates with the
+//!    default raw allocator it switches to explicitly). See
+//!    `docs/allocators.md`.
 //! 3. **Extension modules.** `PyImport_AppendInittab` for each
 //!    `ExtensionModule`, which must happen before the core phase.
 //! 4. **Core** (`Py_InitializeFromConfig` with `_init_main = 0`). All strings

@@ -58,6 +58,8 @@ forked_test! {
         assert_eq!(answer, 42);
     }
 
+    // With the feature on, jemalloc is available (tests/allocator_*.rs).
+    #[cfg(not(feature = "allocator-jemalloc"))]
     fn an_unsupported_allocator_backend_is_refused_before_cpython_starts() {
         let mut bad = config(&["prog"]);
         bad.allocator_backend = MemoryAllocatorBackend::Jemalloc;

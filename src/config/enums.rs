@@ -155,15 +155,17 @@ impl Allocator {
 string_enum! {
     /// A memory allocator implementation this crate can register with CPython.
     ///
-    /// `Default` picks the recommended backend for the target platform; `System`
-    /// keeps CPython's own allocators (libc `malloc` plus pymalloc). This
-    /// version of the crate provides `Default` (which is `System` on every
-    /// target for now) and `System`; asking for another backend is a
-    /// [`crate::NewInterpreterError::Unsupported`] error.
+    /// `Default` is the per-target choice of
+    /// [`crate::PythonMemoryAllocator::target_default_backend`]; where that is
+    /// `System`, CPython's own allocators are left alone. `System` installs
+    /// the C library's `malloc` family into the configured domains. A backend
+    /// whose Cargo feature is off is a
+    /// [`crate::NewInterpreterError::Unsupported`] error. See
+    /// [`crate::PythonMemoryAllocator`].
     pub enum MemoryAllocatorBackend {
         /// The per-target default.
         Default => "default",
-        /// CPython's own allocators, untouched.
+        /// The C library's `malloc`, `calloc`, `realloc` and `free`.
         System => "system",
         /// jemalloc (feature `allocator-jemalloc`).
         Jemalloc => "jemalloc",
@@ -171,7 +173,7 @@ string_enum! {
         Mimalloc => "mimalloc",
         /// snmalloc (feature `allocator-snmalloc`).
         Snmalloc => "snmalloc",
-        /// Rust's global allocator.
+        /// Rust's global allocator (`std::alloc`), with a size header per block.
         Rust => "rust",
     }
 }

@@ -62,11 +62,11 @@ pub struct OxidizedPythonInterpreterConfig<'a> {
     pub origin: Option<PathBuf>,
     /// The CPython initialisation configuration.
     pub interpreter_config: PythonInterpreterConfig,
-    /// Which memory allocator implementation CPython's domains use.
+    /// Which memory allocator implementation CPython's domains use; installed
+    /// after pre-initialisation into the domains the `allocator_*` flags
+    /// select. See [`crate::PythonMemoryAllocator`].
     pub allocator_backend: MemoryAllocatorBackend,
-    /// Install the backend for the `PYMEM_DOMAIN_RAW` domain. The `allocator_*`
-    /// domain flags only matter for a backend other than `Default`/`System`;
-    /// this version registers no custom backend (see `allocator_backend`).
+    /// Install the backend for the `PYMEM_DOMAIN_RAW` domain.
     pub allocator_raw: bool,
     /// Install the backend for the `PYMEM_DOMAIN_MEM` domain.
     pub allocator_mem: bool,

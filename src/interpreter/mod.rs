@@ -68,6 +68,9 @@ impl<'interpreter, 'resources> MainPythonInterpreter<'interpreter, 'resources> {
 
         slot.touch();
         pre_initialize(&config, &argv)?;
+        // SAFETY: pre-initialisation completed and core initialisation has
+        // not started: the window in which CPython allows new allocators.
+        unsafe { crate::allocator::install(&config) }?;
         register_extension_modules(&config)?;
 
         let py_config = pyconfig::py_config(interpreter_config, &argv)?;
