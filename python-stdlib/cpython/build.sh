@@ -88,7 +88,9 @@ sde="$(pin "$series" source_date_epoch)"
 setup_local="$here/Setup.local"
 [ "$series" = 3.11 ] || setup_local="$here/Setup-$series.local"
 [ -f "$setup_local" ] || die "no Setup file for $series ($setup_local)"
-recipe="$(cat "$here/build.sh" "$setup_local" "$here/pgo_train.py" | sha256sum | cut -c1-16)"
+# Bump recipe_version whenever a flag or step below changes the output.
+recipe_version=1
+recipe="$( (echo "recipe_version=$recipe_version series=$series"; cat "$setup_local" "$here/pgo_train.py") | sha256sum | cut -c1-16)"
 
 out="$cache_root/$sha256"
 if [ $rebuild = 1 ]; then out="$cache_root/$sha256.rebuild"; fi
@@ -149,26 +151,34 @@ note "configuring CPython $version in $build"
 configure_args=(
   --prefix="$prefix"
   --enable-optimizations            # PGO (GCC: -fprofile-generate / -fprofile-use)
-  --with-lto=full                   # fat LTO objects: plain code + GIMPLE for an LTO final link
   --disable-shared
   --without-ensurepip
   --disable-test-modules
   --with-readline=editline          # BSD-licensed libedit, not GPL readline
   "PROFILE_TASK=-B -E $build/pyembed_pgo_train.py"
   "CFLAGS=$map"
+  # CPython's own executables link without LTO (GCC would otherwise run LTO
+  # over the whole interpreter at each of its six links); the archive's
+  # objects still carry LTO code for ours (EXTRA_CFLAGS below).
+  "LDFLAGS=-fno-lto"
   "ARFLAGS=rcsD"
 )
 run ./configure "${configure_args[@]}" >"$build/configure.log" 2>&1 ||
   die "configure failed; see $build/configure.log"
 
 note "building (PGO training run, then the optimised build); log: $build/build.log"
-# -frandom-seed=$@ (expanded by make to each object's name): GCC otherwise
-# names LTO sections with a random number.
-run make -j"${PYEMBED_CPYTHON_JOBS:-2}" profile-opt 'EXTRA_CFLAGS=-frandom-seed=$@' >"$build/build.log" 2>&1 ||
+# Fat LTO objects: each holds PGO-optimised machine code, which an ordinary
+# link uses (rustc's default linker, rust-lld, ignores GCC's intermediate
+# code), and GCC's intermediate code, which a link through GCC's LTO plugin
+# optimises again across the whole program (PYEMBED_CPYTHON_LTO_LINK=1).
+# -frandom-seed=$@ (make expands $@ to each object's name): GCC otherwise
+# names the LTO sections with a random number.
+extra_cflags='-flto -ffat-lto-objects -frandom-seed=$@'
+run make -j"${PYEMBED_CPYTHON_JOBS:-2}" profile-opt "EXTRA_CFLAGS=$extra_cflags" >"$build/build.log" 2>&1 ||
   die "make failed; see $build/build.log"
 
 note "installing"
-run make install DESTDIR="$build/destdir" 'EXTRA_CFLAGS=-frandom-seed=$@' >"$build/install.log" 2>&1 ||
+run make install DESTDIR="$build/destdir" "EXTRA_CFLAGS=$extra_cflags" >"$build/install.log" 2>&1 ||
   die "make install failed; see $build/install.log"
 
 # 3. Every built-in module we expect is there, and nothing else went missing.
@@ -232,4 +242,21 @@ rm -rf "$out"
 mv "$stage" "$out"
 sed -i "s|$stage|$out|g" "$out/pyo3-config.txt"
 note "done in $((finished - started)) s: $out"
+
+# --rebuild: the reproducibility proof. The first build and this one must
+# have produced the same archive, member for member, byte for byte.
+if [ $rebuild = 1 ]; then
+  first="$cache_root/$sha256/lib/lib$libname.a"
+  second="$out/lib/lib$libname.a"
+  [ -f "$first" ] || die "no first build to compare with ($first); run build.sh $series first"
+  if cmp -s "$first" "$second"; then
+    note "reproducible: $first and $second are identical ($(sha256sum "$second" | cut -d' ' -f1))"
+  else
+    cmpdir="$out/compare"
+    mkdir -p "$cmpdir/a" "$cmpdir/b"
+    (cd "$cmpdir/a" && ar x "$first") && (cd "$cmpdir/b" && ar x "$second")
+    diff -rq "$cmpdir/a" "$cmpdir/b" >&2 || true
+    die "NOT reproducible: $first and $second differ (members above; extracted under $cmpdir)"
+  fi
+fi
 echo "$out"
