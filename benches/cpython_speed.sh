@@ -30,7 +30,9 @@
 #
 # Needs the pinned build (python-stdlib/cpython/build.sh 3.11: 30-60 minutes
 # the first time, cached afterwards) and builds three release variants of
-# examples/packed-python (target/ and target/cpython-pinned/).
+# examples/packed-python (target/ and $PINNED_TARGET_DIR, default
+# target/cpython-pinned/; pointing it at target/ saves rebuilding every
+# dependency, at the price of rebuilding pyo3 when switching back).
 set -euo pipefail
 
 N=${N:-9}
@@ -46,14 +48,13 @@ echo "building the three examples/packed-python variants" >&2
 cargo build -q --release --features cli --example packed-python --bin pyembed
 cp target/release/examples/packed-python "$WORK/embed-debian"
 cp target/release/pyembed "$WORK/pyembed-debian"
-pinned_env=(env CARGO_TARGET_DIR="$REPO/target/cpython-pinned" PYO3_CONFIG_FILE="$pinned/pyo3-config.txt")
+PINNED_TARGET_DIR=${PINNED_TARGET_DIR:-$REPO/target/cpython-pinned}
+pinned_env=(env CARGO_TARGET_DIR="$PINNED_TARGET_DIR" PYO3_CONFIG_FILE="$pinned/pyo3-config.txt")
 "${pinned_env[@]}" cargo build -q --release --features cli --example packed-python --bin pyembed
-cp target/cpython-pinned/release/examples/packed-python "$WORK/embed-pinned"
-cp target/cpython-pinned/release/pyembed "$WORK/pyembed-pinned"
+cp "$PINNED_TARGET_DIR/release/examples/packed-python" "$WORK/embed-pinned"
+cp "$PINNED_TARGET_DIR/release/pyembed" "$WORK/pyembed-pinned"
 "${pinned_env[@]}" PYEMBED_CPYTHON_LTO_LINK=1 cargo build -q --release --features cli --example packed-python
-cp target/cpython-pinned/release/examples/packed-python "$WORK/embed-lto"
-# Leave target/cpython-pinned as an ordinary (non-LTO) build.
-"${pinned_env[@]}" cargo build -q --release --features cli --example packed-python
+cp "$PINNED_TARGET_DIR/release/examples/packed-python" "$WORK/embed-lto"
 
 echo "packing both standard libraries (each with the interpreter that runs it)" >&2
 "$WORK/pyembed-debian" pack --stdlib /usr/lib/python3.11 -o "$WORK/debian.pyembed" >/dev/null

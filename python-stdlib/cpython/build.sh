@@ -165,6 +165,16 @@ configure_args=(
 )
 run ./configure "${configure_args[@]}" >"$build/configure.log" 2>&1 ||
   die "configure failed; see $build/configure.log"
+if [ "$series" = 3.11 ]; then
+  # 3.11 ignores Modules/Setup.stdlib on Linux (setup.py builds those modules
+  # as shared objects); feed it to makesetup through Setup.local, after our
+  # rules (the first rule for a module wins), and regenerate the Makefile.
+  { cat "$setup_local"; echo; echo "*static*"; cat "$build/Modules/Setup.stdlib"; } >"$build/Modules/Setup.local"
+  run sh Modules/makesetup -c Modules/config.c.in -s Modules \
+    Modules/Setup.local Modules/Setup.bootstrap Modules/Setup >>"$build/configure.log" 2>&1 ||
+    die "makesetup failed; see $build/configure.log"
+  mv "$build/config.c" "$build/Modules/config.c"
+fi
 
 note "building (PGO training run, then the optimised build); log: $build/build.log"
 # Fat LTO objects: each holds PGO-optimised machine code, which an ordinary
