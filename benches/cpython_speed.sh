@@ -40,7 +40,8 @@ PYTHON=${PYTHON:-/usr/bin/python3.11}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 
-pinned=$(python-stdlib/cpython/build.sh 3.11)
+# PINNED: a cache directory of build.sh to use as is (skips the cache check).
+pinned=${PINNED:-$(python-stdlib/cpython/build.sh 3.11)}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pyembed-cpython-speed.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
@@ -56,9 +57,13 @@ cp "$PINNED_TARGET_DIR/release/pyembed" "$WORK/pyembed-pinned"
 "${pinned_env[@]}" PYEMBED_CPYTHON_LTO_LINK=1 cargo build -q --release --features cli --example packed-python
 cp "$PINNED_TARGET_DIR/release/examples/packed-python" "$WORK/embed-lto"
 
-echo "packing both standard libraries (each with the interpreter that runs it)" >&2
+echo "packing both standard libraries" >&2
+# Both with the Debian-linked packer: its compile workers find their own
+# stdlib under /usr, while the pinned build's prefix (/opt/pyembed/...) is a
+# fixed string that does not exist on disk. Both interpreters are 3.11.2 with
+# the same compiler, so the bytecode is the same either way.
 "$WORK/pyembed-debian" pack --stdlib /usr/lib/python3.11 -o "$WORK/debian.pyembed" >/dev/null
-"$WORK/pyembed-pinned" pack --stdlib "$pinned/install/lib/python3.11" -o "$WORK/pinned.pyembed" >/dev/null
+"$WORK/pyembed-debian" pack --stdlib "$pinned/install/lib/python3.11" -o "$WORK/pinned.pyembed" >/dev/null
 
 cat >"$WORK/cpu.py" <<'EOF'
 import json, sys, time

@@ -228,6 +228,9 @@ done < <(cd "$build" && find Modules -name '*.a' | LC_ALL=C sort)
 mv "$build/destdir$prefix" "$stage/install"
 cp "$build/builtin-modules.txt" "$stage/builtin-modules.txt"
 
+# Every archive but libpython is `-bundle`: rustc then names it on the final
+# link line after libpython instead of packing it into pyo3-ffi's rlib, which
+# comes first. rust-lld does not mind the order; GNU ld (the LTO link) does.
 # The libraries the built-in modules need, in link order (static archives
 # from Debian's -dev packages; glibc's libm/libdl/libpthread/libutil stay shared).
 static_libs=(ssl crypto ffi sqlite3 lzma bz2 z uuid edit panelw ncursesw tinfo bsd md)
@@ -249,8 +252,8 @@ done
   echo "extra_build_script_line=cargo:rustc-link-search=native=$out/lib"
   echo "extra_build_script_line=cargo:rustc-link-search=native=/usr/lib/$multiarch"
   echo "extra_build_script_line=cargo:rustc-link-lib=static:+whole-archive=$libname"
-  for l in "${bundled[@]}"; do echo "extra_build_script_line=cargo:rustc-link-lib=static=$l"; done
-  for l in "${static_libs[@]}"; do echo "extra_build_script_line=cargo:rustc-link-lib=static=$l"; done
+  for l in "${bundled[@]}"; do echo "extra_build_script_line=cargo:rustc-link-lib=static:-bundle=$l"; done
+  for l in "${static_libs[@]}"; do echo "extra_build_script_line=cargo:rustc-link-lib=static:-bundle=$l"; done
   for l in m dl pthread util; do echo "extra_build_script_line=cargo:rustc-link-lib=$l"; done
 } >"$stage/pyo3-config.txt"
 
