@@ -1,11 +1,13 @@
-//! Build script: check that pyo3 is about to link a *static* CPython, and make
-//! this package's own executables export their symbols for extension modules.
+//! Build script: check that pyo3 is about to link a *static* CPython, say which
+//! one (`pyembed::LINKED_CPYTHON`), and make this package's own executables
+//! export their symbols for extension modules.
 
 use std::path::Path;
 
 fn main() {
     println!("cargo::rerun-if-env-changed=PYO3_CONFIG_FILE");
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-env-changed=PYEMBED_CPYTHON_LTO_LINK");
 
     let config = pyo3_build_config::get();
     pyo3_build_config::use_pyo3_cfgs();
@@ -31,6 +33,8 @@ fn main() {
         }
     }
 
+    linked_cpython(config);
+
     // Extension modules loaded at run time (from lib-dynload or from packed
     // resources) resolve `Py*` symbols against the executable itself, so the
     // executables of this package (tests, examples, the CLI) export them.
@@ -46,6 +50,56 @@ fn main() {
         // relative relocations, which the dynamic linker applies (copying the
         // pages) at every start. See docs/build.md.
         println!("cargo::rustc-link-arg-bin=pyembed-launcher=-no-pie");
+    }
+}
+
+/// Names the CPython this build links in `PYEMBED_LINKED_CPYTHON` (read by
+/// `pyembed::LINKED_CPYTHON`), and, for the pinned build of
+/// `python-stdlib/cpython/build.sh`, optionally links with GCC's LTO.
+///
+/// A pinned build is recognised by the `build-info.txt` that build.sh writes
+/// next to its `lib/` directory; anything else is described by its library
+/// path (Debian's `libpython3.11-pic.a` by default).
+fn linked_cpython(config: &pyo3_build_config::InterpreterConfig) {
+    let version = format!("{}.{}", config.version().major, config.version().minor);
+    let Some(lib_dir) = config.lib_dir() else {
+        println!(
+            "cargo::rustc-env=PYEMBED_LINKED_CPYTHON=CPython {version} (no lib_dir in the pyo3 config)"
+        );
+        return;
+    };
+    let info_path = Path::new(lib_dir).join("..").join("build-info.txt");
+    println!("cargo::rerun-if-changed={}", info_path.display());
+    let Ok(info) = std::fs::read_to_string(&info_path) else {
+        let lib = config.lib_name().unwrap_or("python");
+        println!(
+            "cargo::rustc-env=PYEMBED_LINKED_CPYTHON=CPython {version} from {lib_dir}/lib{lib}.a"
+        );
+        return;
+    };
+    let field = |key: &str| {
+        info.lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or("?")
+            .to_owned()
+    };
+    println!(
+        "cargo::rustc-env=PYEMBED_LINKED_CPYTHON=pinned CPython {} (tarball sha256 {}, archive sha256 {}, PGO+LTO)",
+        field("version"),
+        field("tarball_sha256"),
+        field("archive_sha256"),
+    );
+    // The pinned archive holds fat LTO objects: PGO-optimised machine code,
+    // which rustc's default linker (rust-lld) uses as is, plus GCC's
+    // intermediate code, which rust-lld ignores. With
+    // PYEMBED_CPYTHON_LTO_LINK=1 the executables of this package link with
+    // GNU ld and GCC's LTO plugin instead, so GCC optimises the interpreter
+    // across files once more at the final link (minutes per executable: for
+    // release binaries and benchmarks, not test runs). See docs/cpython.md.
+    if std::env::var("PYEMBED_CPYTHON_LTO_LINK").as_deref() == Ok("1") {
+        for arg in ["-fuse-ld=bfd", "-flto=auto", "-fuse-linker-plugin", "-O3"] {
+            println!("cargo::rustc-link-arg={arg}");
+        }
     }
 }
 

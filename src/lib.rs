@@ -145,6 +145,13 @@ pub use error::{InitPhase, NewInterpreterError};
 pub use importer::OxidizedFinder;
 pub use interpreter::MainPythonInterpreter;
 
+/// Which CPython this build of pyembed links, as the build script found it:
+/// `"pinned CPython 3.11.2 (tarball sha256 …, archive sha256 …, PGO+LTO)"` for
+/// the build of `python-stdlib/cpython/build.sh` (see `docs/cpython.md`), or
+/// `"CPython 3.11 from <dir>/lib<name>.a"` for any other static library, such
+/// as Debian's `libpython3.11-pic.a`.
+pub const LINKED_CPYTHON: &str = env!("PYEMBED_LINKED_CPYTHON");
+
 /// The README's examples compile and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
