@@ -8,23 +8,10 @@ mod support;
 mod importer_support;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::Barrier;
 
 use pyembed::resources::{Container, DataField, Tier};
-use pyembed::{OxidizedPythonInterpreterConfig, PackedResourcesSource};
-use support::{config, python};
-
-fn importer_config(containers: &[PathBuf]) -> OxidizedPythonInterpreterConfig<'static> {
-    let mut config = config(&["prog"]);
-    config.oxidized_importer = true;
-    config.filesystem_importer = false;
-    config.packed_resources = containers
-        .iter()
-        .map(|path| PackedResourcesSource::MemoryMappedPath(path.clone()))
-        .collect();
-    config
-}
+use support::python;
 
 /// Eight Rust threads read every field of every tier-1 resource at once: each
 /// group is decompressed exactly once (the byte count equals the sum of the
@@ -102,7 +89,7 @@ forked_test! {
             .filter(|name| container.summary(name).is_some_and(|s| s.tier == Tier::Compressed))
             .count();
         assert_eq!(compressed, 20, "some chosen modules are not in tier 1 any more");
-        let config = importer_config(&[
+        let config = importer_support::hermetic_config(&[
             importer_support::app_only(),
             importer_support::stdlib_compressed(),
         ]);

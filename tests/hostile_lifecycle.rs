@@ -9,24 +9,12 @@
 mod support;
 mod importer_support;
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use pyembed::{MainPythonInterpreter, OxidizedPythonInterpreterConfig, PackedResourcesSource};
+use pyembed::MainPythonInterpreter;
 use pyo3::prelude::*;
 use pyo3::types::PyCFunction;
 use support::{TempDir, config, eval, start};
-
-fn importer_config(containers: &[PathBuf]) -> OxidizedPythonInterpreterConfig<'static> {
-    let mut config = config(&["prog"]);
-    config.oxidized_importer = true;
-    config.filesystem_importer = false;
-    config.packed_resources = containers
-        .iter()
-        .map(|path| PackedResourcesSource::MemoryMappedPath(path.clone()))
-        .collect();
-    config
-}
 
 forked_test! {
     fn a_rust_panic_under_python_is_an_exception_and_the_interpreter_survives() {
@@ -68,7 +56,7 @@ forked_test! {
             .output()
             .expect("pyembed pack");
         assert!(packed.status.success(), "{}", String::from_utf8_lossy(&packed.stderr));
-        let error = match MainPythonInterpreter::new(importer_config(&[container])) {
+        let error = match MainPythonInterpreter::new(importer_support::hermetic_config(&[container])) {
             Ok(_) => panic!("the interpreter started without a working `encodings`"),
             Err(error) => error.to_string(),
         };
@@ -82,7 +70,7 @@ forked_test! {
     fn finalisation_waits_for_non_daemon_threads_then_runs_atexit() {
         let dir = TempDir::new("threads");
         let log = dir.path().join("log");
-        let interpreter = start(importer_config(&[importer_support::stdlib_and_app()]));
+        let interpreter = start(importer_support::hermetic_config(&[importer_support::stdlib_and_app()]));
         interpreter.with_gil(|py| {
             let code = format!(
                 r#"
@@ -105,7 +93,7 @@ forked_test! {
     }
 
     fn finalisation_with_daemon_threads_still_importing_is_clean() {
-        let interpreter = start(importer_config(&[
+        let interpreter = start(importer_support::hermetic_config(&[
             importer_support::app_only(),
             importer_support::stdlib_compressed(),
         ]));

@@ -79,6 +79,24 @@ pub fn stdlib_and_app() -> PathBuf {
     packed("stdlib-app", &["--stdlib", STDLIB], true)
 }
 
+/// A configuration (argv `prog`, `parse_argv` off) that imports only from
+/// `containers`, through the packed-resources importer, with no filesystem
+/// importer.
+pub fn hermetic_config(
+    containers: &[PathBuf],
+) -> pyembed::OxidizedPythonInterpreterConfig<'static> {
+    let mut config = pyembed::OxidizedPythonInterpreterConfig::default();
+    config.interpreter_config.parse_argv = Some(false);
+    config.argv = Some(vec!["prog".into()]);
+    config.oxidized_importer = true;
+    config.filesystem_importer = false;
+    config.packed_resources = containers
+        .iter()
+        .map(|path| pyembed::PackedResourcesSource::MemoryMappedPath(path.clone()))
+        .collect();
+    config
+}
+
 /// A container of [`app_tree`] alone.
 pub fn app_only() -> PathBuf {
     packed("app", &[], true)
