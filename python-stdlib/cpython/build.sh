@@ -222,7 +222,7 @@ cp "$build/lib$libname.a" "$stage/lib/lib$libname.a"
 bundled=()
 while IFS= read -r a; do
   name="$libname-$(basename "$a" .a | sed 's/^lib//')"
-  cp "$a" "$stage/lib/lib$name.a"
+  cp "$build/$a" "$stage/lib/lib$name.a"
   bundled+=("$name")
 done < <(cd "$build" && find Modules -name '*.a' | LC_ALL=C sort)
 mv "$build/destdir$prefix" "$stage/install"
