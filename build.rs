@@ -34,6 +34,7 @@ fn main() {
     }
 
     linked_cpython(config);
+    source_digest();
 
     // Extension modules loaded at run time (from lib-dynload or from packed
     // resources) resolve `Py*` symbols against the executable itself, so the
@@ -62,6 +63,7 @@ fn main() {
 /// path (Debian's `libpython3.11-pic.a` by default).
 fn linked_cpython(config: &pyo3_build_config::InterpreterConfig) {
     let version = format!("{}.{}", config.version().major, config.version().minor);
+    println!("cargo::rustc-env=PYEMBED_LINKED_PYTHON_VERSION={version}");
     let Some(lib_dir) = config.lib_dir() else {
         println!(
             "cargo::rustc-env=PYEMBED_LINKED_CPYTHON=CPython {version} (no lib_dir in the pyo3 config)"
@@ -101,6 +103,52 @@ fn linked_cpython(config: &pyo3_build_config::InterpreterConfig) {
             println!("cargo::rustc-link-arg={arg}");
         }
     }
+}
+
+/// A SHA-256 over this package's sources (`Cargo.toml`, `build.rs` and every
+/// file under `src/`, by relative path and content) in
+/// `PYEMBED_SOURCE_DIGEST`. `pyembed --version` prints it, so `pyembed build`
+/// can tell whether a toolchain built elsewhere (a pinned CPython's, see
+/// docs/build.md) runs the same code as itself.
+fn source_digest() {
+    use sha2::{Digest, Sha256};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    println!("cargo::rerun-if-changed=src");
+    println!("cargo::rerun-if-changed=Cargo.toml");
+    let mut files = vec![root.join("Cargo.toml"), root.join("build.rs")];
+    let mut dirs = vec![root.join("src")];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", dir.display())));
+        for entry in entries {
+            let path = entry
+                .unwrap_or_else(|e| fail(&format!("cannot list {}: {e}", dir.display())))
+                .path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in &files {
+        let relative = file.strip_prefix(root).unwrap_or(file);
+        let content = std::fs::read(file)
+            .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", file.display())));
+        let name = relative.to_string_lossy();
+        hasher.update((name.len() as u64).to_le_bytes());
+        hasher.update(name.as_bytes());
+        hasher.update((content.len() as u64).to_le_bytes());
+        hasher.update(&content);
+    }
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    println!("cargo::rustc-env=PYEMBED_SOURCE_DIGEST={digest}");
 }
 
 fn fail(message: &str) -> ! {

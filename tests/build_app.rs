@@ -535,7 +535,7 @@ fn an_attribute_missing_at_run_time_is_one_message() {
 }
 
 #[test]
-fn the_allocator_is_recorded_in_the_build_configuration() {
+fn the_allocator_and_the_cpython_are_recorded_in_the_build_configuration() {
     let exe = app(
         "cli-system-allocator",
         &["--entry", "demo.cli:main", "--allocator", "system"],
@@ -550,6 +550,12 @@ fn the_allocator_is_recorded_in_the_build_configuration() {
     let output = pyembed(&["inspect", exe.to_str().unwrap()]);
     assert!(
         stdout(&output).contains("allocator=system"),
+        "{}",
+        text(&output)
+    );
+    // The launcher's own account of the CPython it links.
+    assert!(
+        stdout(&output).contains(&format!("cpython={}", pyembed::LINKED_CPYTHON)),
         "{}",
         text(&output)
     );

@@ -116,6 +116,10 @@ pub struct BuildConfig {
     /// (`:`-separated), replaces the payload's containers. `None` (the
     /// default) means the payload is always used.
     pub resources_env: Option<String>,
+    /// The CPython the launcher links, as the launcher described itself when
+    /// the executable was built ([`crate::LINKED_CPYTHON`]); informational,
+    /// shown by `pyembed inspect`. One line of text.
+    pub cpython: Option<String>,
 }
 
 impl BuildConfig {
@@ -126,6 +130,7 @@ impl BuildConfig {
             mode,
             allocator_backend: MemoryAllocatorBackend::Default,
             resources_env: None,
+            cpython: None,
         }
     }
 
@@ -140,6 +145,11 @@ impl BuildConfig {
         if let Some(var) = &self.resources_env {
             out.push_str(&format!("resources-env={var}\n"));
         }
+        if let Some(cpython) = &self.cpython {
+            // One line: a newline in it would end the value early.
+            let cpython: String = cpython.chars().filter(|c| !c.is_control()).collect();
+            out.push_str(&format!("cpython={cpython}\n"));
+        }
         out
     }
 
@@ -150,7 +160,8 @@ impl BuildConfig {
         if lines.next() != Some(BUILD_CONFIG_HEADER) {
             return Err(BuildConfigError::Header);
         }
-        let (mut mode, mut entry, mut allocator, mut resources_env) = (None, None, None, None);
+        let (mut mode, mut entry, mut allocator, mut resources_env, mut cpython) =
+            (None, None, None, None, None);
         for line in lines.filter(|line| !line.is_empty()) {
             let (key, value) = line
                 .split_once('=')
@@ -160,6 +171,7 @@ impl BuildConfig {
                 "entry" => &mut entry,
                 "allocator" => &mut allocator,
                 "resources-env" => &mut resources_env,
+                "cpython" => &mut cpython,
                 _ => return Err(BuildConfigError::UnknownKey(key.to_string())),
             };
             if slot.replace(value).is_some() {
@@ -209,6 +221,7 @@ impl BuildConfig {
             mode,
             allocator_backend,
             resources_env: resources_env.map(str::to_string),
+            cpython: cpython.map(str::to_string),
         })
     }
 }
@@ -258,6 +271,7 @@ mod tests {
                 mode: LaunchMode::App(EntryPoint::parse("app.cli:Main.run").unwrap()),
                 allocator_backend: MemoryAllocatorBackend::Mimalloc,
                 resources_env: Some("APP_RESOURCES".into()),
+                cpython: Some("pinned CPython 3.11.2 (tarball sha256 24…, PGO+LTO)".into()),
             },
             BuildConfig::new(LaunchMode::App(EntryPoint::parse("app").unwrap())),
         ];

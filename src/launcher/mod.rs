@@ -317,6 +317,13 @@ fn entry_command(module: &str, function: &str) -> String {
 pub fn main() -> i32 {
     let payload = match ExecutablePayload::open_current_exe() {
         Ok(payload) => payload,
+        Err(LaunchError::Payload {
+            error: PayloadError::Missing,
+            ..
+        }) if is_describe_request() => {
+            println!("{}", describe());
+            return 0;
+        }
         Err(error) => {
             eprintln!("{}: error: {error}", program_name());
             return 1;
@@ -335,6 +342,26 @@ pub fn main() -> i32 {
             1
         }
     }
+}
+
+/// The argument a launcher *without* a payload answers with [`describe`]
+/// (`pyembed build` asks which CPython a launcher links). A built executable
+/// passes every argument on, this one included.
+pub const DESCRIBE_ARG: &str = "--pyembed-describe";
+
+/// What a bare launcher says of itself: `key: value` lines naming the Python
+/// version and the CPython it links ([`crate::LINKED_CPYTHON`]).
+pub fn describe() -> String {
+    format!(
+        "python-version: {}\ncpython: {}",
+        env!("PYEMBED_LINKED_PYTHON_VERSION"),
+        crate::LINKED_CPYTHON
+    )
+}
+
+fn is_describe_request() -> bool {
+    let mut args = std::env::args_os().skip(1);
+    args.next().is_some_and(|a| a == DESCRIBE_ARG) && args.next().is_none()
 }
 
 fn program_name() -> String {

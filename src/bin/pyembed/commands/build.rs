@@ -31,6 +31,7 @@ use pyembed::{
 use pyo3::prelude::*;
 
 use super::pack::{check_output, pack_inputs};
+use super::toolchain::{self, CpythonArgs, CpythonChoice};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -85,6 +86,8 @@ pub struct BuildArgs {
     /// next to this pyembed].
     #[arg(long, value_name = "FILE")]
     launcher: Option<PathBuf>,
+    #[command(flatten)]
+    cpython: CpythonArgs,
     /// A TOML file with the same keys as these options (flags win).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -117,6 +120,8 @@ struct ConfigFile {
     resources_env: Option<String>,
     launcher: Option<PathBuf>,
     output: Option<PathBuf>,
+    python_version: Option<String>,
+    cpython: Option<CpythonChoice>,
 }
 
 fn parse_level(s: &str) -> Result<BytecodeOptimizationLevel, String> {
@@ -175,6 +180,32 @@ fn plan(args: BuildArgs) -> anyhow::Result<Plan> {
         None => (ConfigFile::default(), None),
     };
     let base = base.as_deref();
+
+    // Which CPython compiles and runs the output: here, or hand the whole
+    // command to a pinned toolchain (see toolchain.rs). A launcher named
+    // explicitly decides it, unless --cpython says otherwise.
+    let explicit_launcher = args.launcher.is_some() || file.launcher.is_some();
+    let cpython = CpythonArgs {
+        python_version: match (args.cpython.python_version, file.python_version) {
+            (Some(v), _) => Some(v),
+            (None, Some(v)) => Some(
+                toolchain::parse_series(&v)
+                    .map_err(|e| anyhow!("python-version in the configuration: {e}"))?,
+            ),
+            (None, None) => None,
+        },
+        cpython: args
+            .cpython
+            .cpython
+            .or(file.cpython)
+            .or(if explicit_launcher {
+                Some(CpythonChoice::Linked)
+            } else {
+                None
+            }),
+    };
+    toolchain::select(&cpython, "build")?;
+
     let paths_of = |flags: &[PathBuf], file: &[PathBuf]| -> anyhow::Result<Vec<PathBuf>> {
         if flags.is_empty() {
             file.iter().map(|p| absolute(p, base)).collect()
@@ -282,6 +313,9 @@ fn default_launcher() -> anyhow::Result<PathBuf> {
 /// Runs `pyembed build`.
 pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let plan = plan(args)?;
+    // Before anything is compiled: the launcher runs the bytecode, so it must
+    // link this pyembed's Python version.
+    let cpython = launcher_cpython(&plan.launcher)?;
     let launcher = std::fs::read(&plan.launcher)
         .with_context(|| format!("cannot read the launcher {}", plan.launcher.display()))?;
     if cfg!(target_os = "linux") && !launcher.starts_with(b"\x7fELF") {
@@ -360,6 +394,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         mode,
         allocator_backend: plan.allocator,
         resources_env: plan.resources_env.clone(),
+        cpython: Some(cpython),
     };
 
     let mut parts: Vec<&[u8]> = vec![&stdlib];
@@ -368,7 +403,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow!("cannot assemble the executable: {e}"))?;
     write_executable(&plan.output, &executable)?;
     eprintln!(
-        "built {} ({} bytes: launcher {}, {} container(s)); {}",
+        "built {} ({} bytes: launcher {}, {} container(s)); {}; {}",
         plan.output.display(),
         executable.len(),
         launcher.len(),
@@ -376,7 +411,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         match &config.mode {
             LaunchMode::Python => "python mode".to_string(),
             LaunchMode::App(entry) => format!("entry point {entry}"),
-        }
+        },
+        config.cpython.as_deref().unwrap_or("CPython unknown"),
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -401,6 +437,49 @@ fn pack_stdlib(
         jobs,
     )?
     .bytes)
+}
+
+/// The CPython `launcher` links, as it describes itself, checked against
+/// the one this pyembed compiles bytecode with: same `major.minor`, or the
+/// bytecode would not load.
+fn launcher_cpython(launcher: &Path) -> anyhow::Result<String> {
+    let output = std::process::Command::new(launcher)
+        .arg(pyembed::launcher::DESCRIBE_ARG)
+        .env_clear()
+        .output()
+        .with_context(|| format!("cannot run the launcher {}", launcher.display()))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
+            .map(str::to_owned)
+    };
+    let (Some(version), Some(cpython), true) = (
+        field("python-version"),
+        field("cpython"),
+        output.status.success(),
+    ) else {
+        bail!(
+            "the launcher {} did not describe itself ({}{})\nhint: pass the pyembed-launcher \
+             built with this pyembed",
+            launcher.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .next()
+                .map(|l| format!(": {l}"))
+                .unwrap_or_default()
+        );
+    };
+    let ours = env!("PYEMBED_LINKED_PYTHON_VERSION");
+    if version != ours {
+        bail!(
+            "the launcher {} links CPython {version}, but this pyembed compiles bytecode for \
+             {ours}\nhint: use the toolchain of {version} (--python-version {version})",
+            launcher.display()
+        );
+    }
+    Ok(cpython)
 }
 
 /// Starts the linked CPython in this process once (isolated, no `site`),

@@ -65,6 +65,8 @@ pub struct PackArgs {
     /// Parallel compile processes [default: number of CPUs].
     #[arg(short, long)]
     jobs: Option<usize>,
+    #[command(flatten)]
+    cpython: super::toolchain::CpythonArgs,
     /// The container file to write.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
@@ -75,6 +77,8 @@ fn parse_level(s: &str) -> Result<BytecodeOptimizationLevel, String> {
 }
 
 pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
+    // Compile with the interpreter that will run the bytecode (toolchain.rs).
+    super::toolchain::select(&args.cpython, "pack")?;
     let mut inputs = Vec::new();
     let absolute = |p: &PathBuf| {
         std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))

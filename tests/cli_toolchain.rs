@@ -1,0 +1,408 @@
+//! Which CPython `pyembed build` and `pyembed pack` use: the hand-over to a
+//! pinned toolchain (docs/build.md, "Which CPython"), tested with fake
+//! toolchains whose `pyembed` is a shell script recording how it was called.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PYEMBED: &str = env!("CARGO_BIN_EXE_pyembed");
+
+struct Run {
+    code: i32,
+    stderr: String,
+}
+
+/// Runs our `pyembed` with `args`, looking for toolchains under `root`.
+fn pyembed(root: &Path, args: &[&str], cwd: &Path) -> Run {
+    let output = Command::new(PYEMBED)
+        .args(args)
+        .current_dir(cwd)
+        .env("PYEMBED_TOOLCHAINS", root)
+        .env_remove("PYEMBED_TOOLCHAIN_ACTIVE")
+        .output()
+        .expect("pyembed runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Our `pyembed --version`'s `sources:` digest.
+fn our_sources() -> String {
+    let output = Command::new(PYEMBED).arg("--version").output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("sources: "))
+        .expect("--version names the sources")
+        .to_owned()
+}
+
+/// A fake toolchain of `series` under `root`: its `pyembed --version`
+/// reports `sources`, and any other call writes its arguments and the
+/// hand-over variable to `<toolchain>/called`, then exits 7.
+fn fake_toolchain(root: &Path, series: &str, sources: &str) -> PathBuf {
+    let dir = root.join(series);
+    fs::create_dir_all(dir.join("bin")).unwrap();
+    fs::create_dir_all(dir.join(format!("lib/python{series}"))).unwrap();
+    fs::write(dir.join(format!("lib/python{series}/os.py")), "").unwrap();
+    let script = format!(
+        "#!/bin/sh\n\
+         if [ \"$1\" = --version ]; then\n\
+         printf 'pyembed 0.1.0\\nsources: {sources}\\npython-version: {series}\\ncpython: fake CPython {series}\\n'\n\
+         exit 0\n\
+         fi\n\
+         here=\"$(dirname \"$0\")/..\"\n\
+         printf '%s\\n' \"$@\" > \"$here/called\"\n\
+         echo \"active=$PYEMBED_TOOLCHAIN_ACTIVE\" >> \"$here/called\"\n\
+         exit 7\n"
+    );
+    for name in ["pyembed", "pyembed-launcher"] {
+        let path = dir.join("bin").join(name);
+        fs::write(&path, &script).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("pyembed-toolchain-")
+        .tempdir()
+        .unwrap()
+}
+
+#[test]
+fn build_and_pack_hand_over_to_the_toolchain_of_the_version_asked_for() {
+    let root = tempdir();
+    let toolchain = fake_toolchain(root.path(), "3.13", &our_sources());
+    let cwd = tempdir();
+    for (command, args) in [
+        (
+            "build",
+            &["build", "--python-version", "3.13", "--python", "-o", "out"][..],
+        ),
+        (
+            "pack",
+            &[
+                "pack",
+                "--python-version",
+                "3.13",
+                "--path",
+                "src",
+                "-o",
+                "c.pyembed",
+            ][..],
+        ),
+    ] {
+        let run = pyembed(root.path(), args, cwd.path());
+        assert_eq!(run.code, 7, "{command}: {}", run.stderr);
+        let called = fs::read_to_string(toolchain.join("called")).unwrap();
+        let expected: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string())
+            .chain(["active=1".to_string()])
+            .collect();
+        assert_eq!(called.lines().collect::<Vec<_>>(), expected, "{command}");
+        assert!(
+            run.stderr.contains(&format!(
+                "pyembed {command}: CPython 3.13: fake CPython 3.13 (toolchain {}",
+                toolchain.join("bin/pyembed").display()
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_toolchain_built_from_other_sources_is_not_used() {
+    let root = tempdir();
+    fake_toolchain(root.path(), "3.13", &"0".repeat(64));
+    fake_toolchain(root.path(), "3.11", &"0".repeat(64));
+    let cwd = tempdir();
+
+    // Another version: nothing else can compile for it.
+    let run = pyembed(
+        root.path(),
+        &["build", "--python-version", "3.13", "--python"],
+        cwd.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("was built from other sources (digest 000000000000")
+            && run
+                .stderr
+                .contains("python-stdlib/cpython/toolchain.sh 3.13"),
+        "{}",
+        run.stderr
+    );
+    assert!(!root.path().join("3.13/called").exists());
+
+    // This pyembed's own version: it says so and runs here (the missing
+    // input then fails the pack, after the selection).
+    let run = pyembed(
+        root.path(),
+        &["pack", "--path", "missing", "-o", "c.pyembed"],
+        cwd.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("pyembed pack: not using the pinned toolchain:")
+            && run.stderr.contains("(this pyembed)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!root.path().join("3.11/called").exists());
+
+    // --cpython pinned insists.
+    let run = pyembed(
+        root.path(),
+        &[
+            "pack",
+            "--cpython",
+            "pinned",
+            "--path",
+            "missing",
+            "-o",
+            "c",
+        ],
+        cwd.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--cpython pinned:")
+            && run.stderr.contains("was built from other sources"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn without_a_toolchain_only_the_linked_version_can_be_built() {
+    let root = tempdir();
+    let cwd = tempdir();
+    let run = pyembed(
+        root.path(),
+        &["build", "--python-version", "3.13", "--python", "-o", "x"],
+        cwd.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("this pyembed links CPython 3.11")
+            && run.stderr.contains("there is no toolchain at")
+            && run.stderr.contains(
+                "hint: build the pinned toolchain with `python-stdlib/cpython/toolchain.sh 3.13`"
+            ),
+        "{}",
+        run.stderr
+    );
+
+    let run = pyembed(
+        root.path(),
+        &["pack", "--cpython", "pinned", "--path", "src", "-o", "c"],
+        cwd.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--cpython pinned: there is no toolchain at"),
+        "{}",
+        run.stderr
+    );
+
+    let run = pyembed(
+        root.path(),
+        &[
+            "pack",
+            "--cpython",
+            "linked",
+            "--python-version",
+            "3.13",
+            "--path",
+            "src",
+            "-o",
+            "c",
+        ],
+        cwd.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--cpython linked: this pyembed links CPython 3.11, not 3.13"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_incomplete_toolchain_is_named() {
+    let root = tempdir();
+    let dir = fake_toolchain(root.path(), "3.13", &our_sources());
+    fs::remove_file(dir.join("lib/python3.13/os.py")).unwrap();
+    let cwd = tempdir();
+    let run = pyembed(
+        root.path(),
+        &[
+            "pack",
+            "--python-version",
+            "3.13",
+            "--path",
+            "src",
+            "-o",
+            "c",
+        ],
+        cwd.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "{} is not a standard library (no os.py)",
+            dir.join("lib/python3.13").display()
+        )),
+        "{}",
+        run.stderr
+    );
+
+    fs::remove_file(dir.join("bin/pyembed-launcher")).unwrap();
+    let run = pyembed(
+        root.path(),
+        &[
+            "pack",
+            "--python-version",
+            "3.13",
+            "--path",
+            "src",
+            "-o",
+            "c",
+        ],
+        cwd.path(),
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "{} does not exist",
+            dir.join("bin/pyembed-launcher").display()
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_handed_over_pyembed_never_hands_over_again() {
+    let root = tempdir();
+    fake_toolchain(root.path(), "3.13", &our_sources());
+    let cwd = tempdir();
+    let output = Command::new(PYEMBED)
+        .args([
+            "pack",
+            "--python-version",
+            "3.13",
+            "--path",
+            "src",
+            "-o",
+            "c",
+        ])
+        .current_dir(cwd.path())
+        .env("PYEMBED_TOOLCHAINS", root.path())
+        .env("PYEMBED_TOOLCHAIN_ACTIVE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("links CPython 3.11, but 3.13 was asked for"),
+        "{stderr}"
+    );
+    assert!(!root.path().join("3.13/called").exists());
+}
+
+#[test]
+fn versions_are_checked_before_anything_runs() {
+    let root = tempdir();
+    let cwd = tempdir();
+    for bad in ["3", "3.11.2", "three"] {
+        let run = pyembed(
+            root.path(),
+            &["build", "--python", "--python-version", bad],
+            cwd.path(),
+        );
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("is not a Python version like 3.11"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn the_version_says_what_a_toolchain_is_checked_against() {
+    let output = Command::new(PYEMBED).arg("--version").output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("pyembed "), "{text}");
+    assert_eq!(lines[1].len(), "sources: ".len() + 64, "{text}");
+    assert_eq!(lines[2], "python-version: 3.11", "{text}");
+    assert_eq!(lines[3], format!("cpython: {}", pyembed::LINKED_CPYTHON));
+}
+
+#[test]
+fn a_bare_launcher_describes_itself_and_build_checks_it() {
+    let launcher = Path::new(PYEMBED).with_file_name("pyembed-launcher");
+    let output = Command::new(&launcher)
+        .arg("--pyembed-describe")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!(
+            "python-version: 3.11\ncpython: {}\n",
+            pyembed::LINKED_CPYTHON
+        )
+    );
+
+    // A launcher that links another version is refused before packing.
+    let root = tempdir();
+    let other = fake_toolchain(root.path(), "3.13", &our_sources());
+    let fake_launcher = other.join("bin/fake-launcher");
+    fs::write(
+        &fake_launcher,
+        "#!/bin/sh\nprintf 'python-version: 3.13\\ncpython: fake CPython 3.13\\n'\n",
+    )
+    .unwrap();
+    fs::set_permissions(&fake_launcher, fs::Permissions::from_mode(0o755)).unwrap();
+    let cwd = tempdir();
+    fs::create_dir(cwd.path().join("src")).unwrap();
+    fs::write(cwd.path().join("src/app.py"), "print('hi')\n").unwrap();
+    let run = pyembed(
+        root.path(),
+        &[
+            "build",
+            "--entry",
+            "app",
+            "--path",
+            "src",
+            "--launcher",
+            fake_launcher.to_str().unwrap(),
+            "-o",
+            "app",
+        ],
+        cwd.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!root.path().join("3.13/called").exists());
+    assert!(
+        run.stderr.contains(&format!(
+            "the launcher {} links CPython 3.13, but this pyembed compiles bytecode for 3.11",
+            fake_launcher.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!cwd.path().join("app").exists());
+}
