@@ -69,9 +69,22 @@ pub(crate) unsafe fn with_pending_exception(error: NewInterpreterError) -> NewIn
     );
     // SAFETY: the GIL is held; PyErr_Fetch hands us one reference to each
     // non-NULL object (released below) and clears the error indicator.
+    #[cfg(not(Py_3_12))]
     unsafe {
         ffi::PyErr_Fetch(&mut kind, &mut value, &mut traceback);
         ffi::PyErr_NormalizeException(&mut kind, &mut value, &mut traceback);
+    }
+    // SAFETY: the GIL is held; PyErr_GetRaisedException hands us one
+    // reference to the (normalised) exception and clears the indicator; its
+    // type and traceback are new references too, all released below.
+    #[cfg(Py_3_12)]
+    unsafe {
+        value = ffi::PyErr_GetRaisedException();
+        if !value.is_null() {
+            kind = ffi::Py_TYPE(value).cast();
+            ffi::Py_INCREF(kind);
+            traceback = ffi::PyException_GetTraceback(value);
+        }
     }
     // SAFETY: the GIL is held and the pointers are NULL or owned references.
     let exception = unsafe { describe_exception(kind, value) };
