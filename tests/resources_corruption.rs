@@ -299,8 +299,8 @@ fn structural_errors_behind_valid_digests_are_precise() {
     let error = open(&wrong).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "malformed packed resources: header flags at container offset 12 is 131, \
-         but only bits 0 (tier 1) and 1 (dictionary) are defined"
+        "malformed packed resources: header flags at container offset 12 is 135, \
+         but only bits 0 (tier 1), 1 (dictionary) and 2 (source groups) are defined"
     );
 
     // A group's decompressed digest that does not match what it decompresses to.

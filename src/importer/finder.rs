@@ -31,6 +31,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use pyo3::exceptions::{PyOSError, PyValueError};
@@ -43,7 +44,9 @@ use super::loading::{self, Runtime};
 use super::path_entry::OxidizedPathEntryFinder;
 use super::paths;
 use super::resources;
-use crate::resources::{Container, ContainerError, PythonResourcesState, ResourceFlags};
+use crate::resources::{
+    Container, ContainerError, PythonResourcesState, ResourceFlags, verify_ahead_after,
+};
 
 /// A meta path finder and loader that imports Python modules from packed
 /// resources containers.
@@ -58,6 +61,12 @@ pub struct OxidizedFinder {
     /// `sys.flags.optimize` when the finder was created: which bytecode to use.
     optimize: u8,
     runtime: Runtime,
+    /// Modules executed so far, counted until verification ahead of use
+    /// starts.
+    executed: AtomicUsize,
+    /// After how many executed modules to start verifying ahead
+    /// ([`PythonResourcesState::verify_ahead`]); `None`: never.
+    verify_ahead_after: Option<usize>,
 }
 
 impl OxidizedFinder {
@@ -76,10 +85,13 @@ impl OxidizedFinder {
             .collect();
         state.add_frozen_modules(frozen_among(py, &runtime, names)?);
         let optimize: i64 = sys.getattr("flags")?.getattr("optimize")?.extract()?;
+        let verify_ahead_after = verify_ahead_after().map_err(PyValueError::new_err)?;
         Ok(OxidizedFinder {
             state: RwLock::new(Arc::new(state)),
             optimize: optimize.clamp(0, 2) as u8,
             runtime,
+            executed: AtomicUsize::new(0),
+            verify_ahead_after,
         })
     }
 
@@ -313,6 +325,11 @@ impl OxidizedFinder {
             return extension::exec_module(module);
         }
         let name = code_name(&state, &name);
+        if let Some(after) = self.verify_ahead_after
+            && self.executed.fetch_add(1, Ordering::Relaxed) == after
+        {
+            state.verify_ahead(loading::bytecode_field(self.optimize));
+        }
         let Some(code) = loading::code_object(py, &self.runtime, &state, name, self.optimize)?
         else {
             return Ok(());

@@ -79,7 +79,10 @@ impl HeaderFlags {
     /// Tier-1 groups are compressed with a zstd dictionary stored in the
     /// container.
     pub const DICTIONARY: HeaderFlags = HeaderFlags(1 << 1);
-    const KNOWN: u32 = Self::TIER1.0 | Self::DICTIONARY.0;
+    /// Tier-1 module sources are in groups of their own, after the groups
+    /// holding everything else (so importing never decompresses sources).
+    pub const SOURCE_GROUPS: HeaderFlags = HeaderFlags(1 << 2);
+    const KNOWN: u32 = Self::TIER1.0 | Self::DICTIONARY.0 | Self::SOURCE_GROUPS.0;
 
     /// No flags.
     pub const fn empty() -> HeaderFlags {
@@ -105,12 +108,17 @@ impl HeaderFlags {
         self.0 & other.0 == other.0
     }
 
-    /// The names of the set flags (`tier1`, `dictionary`), in bit order.
+    /// The names of the set flags (`tier1`, `dictionary`, `source-groups`),
+    /// in bit order.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        [(Self::TIER1, "tier1"), (Self::DICTIONARY, "dictionary")]
-            .into_iter()
-            .filter(move |(flag, _)| self.contains(*flag))
-            .map(|(_, name)| name)
+        [
+            (Self::TIER1, "tier1"),
+            (Self::DICTIONARY, "dictionary"),
+            (Self::SOURCE_GROUPS, "source-groups"),
+        ]
+        .into_iter()
+        .filter(move |(flag, _)| self.contains(*flag))
+        .map(|(_, name)| name)
     }
 
     /// The union of both sets of flags.
@@ -239,16 +247,27 @@ impl Header {
             field: "header flags",
             at: Location::container(FLAGS_AT as u64),
             actual: u64::from(flags_bits),
-            requirement: "only bits 0 (tier 1) and 1 (dictionary) are defined",
+            requirement: "only bits 0 (tier 1), 1 (dictionary) and 2 (source groups) are defined",
         })?;
-        if flags.contains(HeaderFlags::DICTIONARY) && !flags.contains(HeaderFlags::TIER1) {
-            return Err(FormatError::Invalid {
-                field: "header flags",
-                at: Location::container(FLAGS_AT as u64),
-                actual: u64::from(flags_bits),
-                requirement: "the dictionary flag requires the tier-1 flag",
+        for (flag, requirement) in [
+            (
+                HeaderFlags::DICTIONARY,
+                "the dictionary flag requires the tier-1 flag",
+            ),
+            (
+                HeaderFlags::SOURCE_GROUPS,
+                "the source-groups flag requires the tier-1 flag",
+            ),
+        ] {
+            if flags.contains(flag) && !flags.contains(HeaderFlags::TIER1) {
+                return Err(FormatError::Invalid {
+                    field: "header flags",
+                    at: Location::container(FLAGS_AT as u64),
+                    actual: u64::from(flags_bits),
+                    requirement,
+                }
+                .into());
             }
-            .into());
         }
         let container_length = cursor.u64("container length")?;
         let header_length = cursor.u32("header length")?;

@@ -129,8 +129,12 @@ pub struct Layout {
     pub tier1: RegionDescriptor,
     /// Number of tier-0 chunks.
     pub chunk_count: u32,
-    /// Tier-1 groups, in order.
+    /// Tier-1 groups, in order: the code groups, then (with the
+    /// source-groups flag) the source groups.
     pub groups: Vec<GroupDescriptor>,
+    /// How many of `groups` are code groups: all of them unless the
+    /// source-groups flag is set.
+    pub(crate) code_groups: usize,
     /// Container offset of the tier-0 chunk digest table.
     pub(crate) chunk_digests: u64,
 }
@@ -349,8 +353,15 @@ fn parse_verified(
     let mut groups = Vec::with_capacity(group_count as usize);
     let mut next_offset = 0u64;
     let mut next_resource = 0u64;
-    for _ in 0..group_count {
+    let source_groups = flags.contains(HeaderFlags::SOURCE_GROUPS);
+    let mut code_groups = None;
+    for number in 0..group_count {
         let at = cursor.location();
+        if source_groups && code_groups.is_none() && next_resource == u64::from(tier1_count) {
+            // The code groups tile all names; the source groups start over.
+            code_groups = Some(number as usize);
+            next_resource = 0;
+        }
         let group = GroupDescriptor {
             compressed_offset: cursor.u64("group compressed offset")?,
             compressed_length: cursor.u64("group compressed length")?,
@@ -404,6 +415,15 @@ fn parse_verified(
         next_resource,
         tier1_count.into(),
     )?;
+    if source_groups && code_groups.is_none() {
+        return Err(FormatError::Invalid {
+            field: "tier-1 group count",
+            at: counts_at,
+            actual: group_count.into(),
+            requirement: "with the source-groups flag, the groups' resources must tile the \
+                          tier-1 names twice (code groups, then source groups)",
+        });
+    }
 
     let names = parse_names(&mut cursor, tier1_count, names_length)?;
     let layout = Layout {
@@ -412,6 +432,7 @@ fn parse_verified(
         dictionary,
         tier1,
         chunk_count,
+        code_groups: code_groups.unwrap_or(groups.len()),
         groups,
         chunk_digests,
     };

@@ -95,7 +95,10 @@ pub use index::{GroupDescriptor, Layout, RegionDescriptor, Tier};
 pub use packed::{DataField, ResourceFlags};
 pub use reader::{AccessStats, Container, ResourceSummary, VerificationReport};
 pub use source::{PackedResourcesSource, SharedBytes};
-pub use state::{Found, IndexEntry, IndexedSource, PythonResourcesState};
+pub use state::{
+    DEFAULT_VERIFY_AHEAD_AFTER, Found, IndexEntry, IndexedSource, PythonResourcesState,
+    VERIFY_AHEAD_VARIABLE, verify_ahead_after,
+};
 pub use writer::{
     ContainerWriter, DEFAULT_COMPRESSION_LEVEL, DEFAULT_DICTIONARY_SIZE, DEFAULT_GROUP_TARGET_SIZE,
     DictionaryPolicy, WriteOptions, write_container,

@@ -35,6 +35,9 @@ pub struct Container<'a> {
     verifier: ChunkVerifier,
     tier1_names: Vec<Tier1Name>,
     tier1: Tier1Cache,
+    /// Whether verification ahead of use was started (see
+    /// [`Container::verify_field_ahead`]).
+    ahead_claimed: std::sync::atomic::AtomicBool,
 }
 
 /// A resource's name, tier and flags, known without reading its data.
@@ -150,6 +153,7 @@ impl<'a> Container<'a> {
             verifier,
             tier1_names,
             tier1,
+            ahead_claimed: std::sync::atomic::AtomicBool::new(false),
         };
         container.tier0 = container.parse_tier0()?;
         container.check_disjoint()?;
@@ -269,7 +273,12 @@ impl<'a> Container<'a> {
                     .map_err(in_resource)
             }
             Some(Slot::Tier1(position)) => {
-                let (group, entry) = self.tier1_entry(position).map_err(in_resource)?;
+                let (group, entry) = if field == DataField::Source {
+                    self.tier1_source_entry(position)
+                } else {
+                    self.tier1_entry(position)
+                }
+                .map_err(in_resource)?;
                 Ok(group
                     .index
                     .field_of(entry, field.code())
@@ -317,6 +326,44 @@ impl<'a> Container<'a> {
         self.tier1.trust_all();
     }
 
+    /// Verifies, in order, the tier-0 chunks holding `field` of every tier-0
+    /// resource, skipping those already verified, and returns how many bytes
+    /// it hashed. Stops at the first mismatch, leaving that chunk unmarked,
+    /// so the read that needs it reports the error.
+    ///
+    /// This is verification *ahead of use*: run on a background thread
+    /// ([`PythonResourcesState::verify_ahead`](super::PythonResourcesState::verify_ahead)),
+    /// it marks chunks verified before the importer asks for them, so the
+    /// importer's reads find their bits set. Nothing is handed out here, and
+    /// a read still checks its chunks' bits (hashing any that are not set),
+    /// so it changes when hashing happens, never what is verified.
+    pub fn verify_field_ahead(&self, field: DataField) -> u64 {
+        let before = self.verifier.hashed_bytes();
+        let code = field.code();
+        let mut section: Option<Range<usize>> = None;
+        for entry in &self.tier0.entries {
+            if let Some(span) = self.tier0.field_of(entry, code) {
+                let range = span.range();
+                section = Some(match section {
+                    Some(known) => known.start.min(range.start)..known.end.max(range.end),
+                    None => range,
+                });
+            }
+        }
+        if let Some(section) = section {
+            let _ = self.verify_tier0(section);
+        }
+        self.verifier.hashed_bytes() - before
+    }
+
+    /// Claims the right to start verification ahead of use for this
+    /// container: true the first time only.
+    pub(crate) fn claim_verify_ahead(&self) -> bool {
+        !self
+            .ahead_claimed
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Verifies every byte of the container and decodes every resource.
     ///
     /// Tier-0 chunks verified here are remembered, like lazy verification.
@@ -359,6 +406,9 @@ impl<'a> Container<'a> {
                 .decode(bytes, &self.layout, &self.tier1_names, number)?;
             bytes_hashed += descriptor.compressed_length + descriptor.decompressed_length;
             for entry in &group.index.entries {
+                if number < self.layout.code_groups {
+                    resources += 1;
+                }
                 let name = String::from_utf8_lossy(
                     group.bytes.get(entry.name.range()).unwrap_or_default(),
                 );
@@ -366,7 +416,6 @@ impl<'a> Container<'a> {
                     .index
                     .decode(&group.bytes, entry, Space::Tier1Group(number as u32), 0)
                     .map_err(|error| ContainerError::from(error).in_resource(&name))?;
-                resources += 1;
             }
         }
         Ok(VerificationReport {
@@ -493,10 +542,20 @@ impl<'a> Container<'a> {
             },
             Slot::Tier1(position) => self.tier1_entry(position).and_then(|(group, entry)| {
                 let number = self.group_of(position) as u32;
-                group
-                    .index
-                    .decode(&group.bytes, entry, Space::Tier1Group(number), 0)
-                    .map_err(ContainerError::from)
+                let mut resource =
+                    group
+                        .index
+                        .decode(&group.bytes, entry, Space::Tier1Group(number), 0)?;
+                if self.layout.code_groups < self.layout.groups.len() {
+                    let (group, entry) = self.tier1_source_entry(position)?;
+                    let number = self.source_group_of(position) as u32;
+                    let source =
+                        group
+                            .index
+                            .decode(&group.bytes, entry, Space::Tier1Group(number), 0)?;
+                    resource.in_memory_source = source.in_memory_source;
+                }
+                Ok(resource)
             }),
         };
         decoded.map_err(|error| error.in_resource(name))
@@ -519,18 +578,46 @@ impl<'a> Container<'a> {
             .map_err(|error| in_resource(error.into()))
     }
 
-    /// The group holding tier-1 position `position`.
+    /// The code group holding tier-1 position `position`.
     fn group_of(&self, position: usize) -> usize {
-        self.layout
-            .groups
+        let code = self.layout.groups.get(..self.layout.code_groups);
+        code.unwrap_or_default()
             .partition_point(|group| group.resources().end <= position)
     }
 
+    /// The group holding the source of tier-1 position `position`: its
+    /// source group, or its code group when there are no source groups.
+    fn source_group_of(&self, position: usize) -> usize {
+        match self.layout.groups.get(self.layout.code_groups..) {
+            Some(sources) if !sources.is_empty() => {
+                self.layout.code_groups
+                    + sources.partition_point(|group| group.resources().end <= position)
+            }
+            _ => self.group_of(position),
+        }
+    }
+
+    /// The entry of tier-1 position `position` in its code group.
     fn tier1_entry(
         &self,
         position: usize,
     ) -> Result<(&DecodedGroup, &PackedEntry), ContainerError> {
-        let number = self.group_of(position);
+        self.tier1_entry_in(position, self.group_of(position))
+    }
+
+    /// The entry of tier-1 position `position` in the group with its source.
+    fn tier1_source_entry(
+        &self,
+        position: usize,
+    ) -> Result<(&DecodedGroup, &PackedEntry), ContainerError> {
+        self.tier1_entry_in(position, self.source_group_of(position))
+    }
+
+    fn tier1_entry_in(
+        &self,
+        position: usize,
+        number: usize,
+    ) -> Result<(&DecodedGroup, &PackedEntry), ContainerError> {
         let group = self.tier1.group(
             self.backing.bytes(),
             &self.layout,
@@ -585,7 +672,7 @@ mod tests {
     use std::borrow::Cow;
 
     use super::*;
-    use crate::resources::{ContainerWriter, DictionaryPolicy, WriteOptions};
+    use crate::resources::{ContainerWriter, DictionaryPolicy, HeaderFlags, WriteOptions};
 
     fn module(name: String, bytecode_len: usize) -> Resource<'static, u8> {
         let seed = name.len() as u8;
@@ -673,8 +760,11 @@ mod tests {
         std::thread::scope(|scope| {
             for _ in 0..8 {
                 scope.spawn(|| {
-                    let resource = container.resource("cold005").unwrap().unwrap();
-                    assert_eq!(resource.in_memory_bytecode.unwrap().len(), 3_000);
+                    let bytecode = container
+                        .data("cold005", DataField::Bytecode)
+                        .unwrap()
+                        .unwrap();
+                    assert_eq!(bytecode.len(), 3_000);
                 });
             }
         });
@@ -688,6 +778,74 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(container.stats(), stats);
+
+        // Sources are in groups of their own, after the code groups: reading
+        // bytecode decompressed none of them, reading a source decodes one.
+        let layout = container.layout();
+        assert!(layout.header.flags.contains(HeaderFlags::SOURCE_GROUPS));
+        assert!(layout.code_groups > 0 && layout.code_groups < layout.groups.len());
+        let source = container
+            .data("cold005", DataField::Source)
+            .unwrap()
+            .unwrap();
+        assert_eq!(source, vec![b's'; 750]);
+        let after = container.stats();
+        assert_eq!(after.groups_loaded, 2);
+        let full = container.resource("cold005").unwrap().unwrap();
+        assert_eq!(full.in_memory_source.as_deref(), Some(source));
+        assert_eq!(full.in_memory_bytecode.unwrap().len(), 3_000);
+        assert_eq!(container.stats(), after);
+        assert_eq!(container.verify_all().unwrap().resources, 41);
+    }
+
+    #[test]
+    fn verifying_ahead_marks_the_field_and_leaves_damage_for_the_read() {
+        let bytes = build(200, 0);
+        let container = Container::from_bytes(&bytes).unwrap();
+        assert!(container.claim_verify_ahead());
+        assert!(!container.claim_verify_ahead());
+        let hashed = container.verify_field_ahead(DataField::Bytecode);
+        // 200 × 10 000 bytes of bytecode, rounded out to whole chunks.
+        assert!(
+            (2_000_000..2_000_000 + 2 * 16384).contains(&hashed),
+            "{hashed}"
+        );
+        let stats = container.stats();
+        container
+            .data("hot100", DataField::Bytecode)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            container.stats(),
+            stats,
+            "the read found its chunks verified"
+        );
+        // Sources were not touched.
+        container
+            .data("hot100", DataField::Source)
+            .unwrap()
+            .unwrap();
+        assert!(container.stats().chunks_verified > stats.chunks_verified);
+        assert_eq!(container.verify_field_ahead(DataField::Bytecode), 0);
+
+        // A damaged chunk in the field stops the walk unmarked; the read
+        // that needs it fails.
+        let mut damaged = build(200, 0);
+        let container = Container::from_bytes(&bytes).unwrap();
+        let span = container
+            .data("hot150", DataField::Bytecode)
+            .unwrap()
+            .unwrap();
+        let at = span.as_ptr() as usize - bytes.as_ptr() as usize;
+        damaged[at + 5] ^= 1;
+        let container = Container::from_bytes(&damaged).unwrap();
+        container.verify_field_ahead(DataField::Bytecode);
+        let error = container
+            .data("hot150", DataField::Bytecode)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("hot150"), "{error}");
+        assert!(container.data("hot000", DataField::Bytecode).is_ok());
     }
 
     #[test]

@@ -214,6 +214,30 @@ impl PythonResourcesState {
         added
     }
 
+    /// Starts verification ahead of use: for each indexed container not
+    /// already doing so, a background thread that verifies the tier-0
+    /// chunks holding `field` (the bytecode the importer reads) in order,
+    /// so that later imports find them verified instead of hashing them
+    /// while the interpreter waits (see [`Container::verify_field_ahead`]).
+    ///
+    /// It trades CPU for wall time: it hashes the whole field, including
+    /// modules never imported. The importer starts it only after a number
+    /// of imports ([`verify_ahead_after`]), so short runs never pay for it.
+    /// If a thread cannot be spawned, reads verify lazily as before.
+    pub fn verify_ahead(&self, field: DataField) {
+        for source in &self.sources {
+            if !source.container.claim_verify_ahead() {
+                continue;
+            }
+            let container = Arc::clone(&source.container);
+            // The thread owns a handle to the container, so its bytes stay
+            // mapped until it finishes.
+            let _ = std::thread::Builder::new()
+                .name(String::from("pyembed-verify"))
+                .spawn(move || container.verify_field_ahead(field));
+        }
+    }
+
     /// The indexed containers, in priority order.
     pub fn sources(&self) -> &[IndexedSource] {
         &self.sources
@@ -364,6 +388,32 @@ impl PythonResourcesState {
     /// The recorded frozen module names, sorted.
     pub fn frozen_modules(&self) -> impl Iterator<Item = &str> + '_ {
         self.frozen_modules.iter().map(String::as_str)
+    }
+}
+
+/// The environment variable that sets after how many imports verification
+/// ahead of use starts (see [`verify_ahead_after`]).
+pub const VERIFY_AHEAD_VARIABLE: &str = "PYEMBED_VERIFY_AHEAD_AFTER";
+
+/// Imports after which the importer starts verifying ahead, unless
+/// [`VERIFY_AHEAD_VARIABLE`] says otherwise.
+pub const DEFAULT_VERIFY_AHEAD_AFTER: usize = 32;
+
+/// After how many imports from packed resources the importer calls
+/// [`PythonResourcesState::verify_ahead`]: `PYEMBED_VERIFY_AHEAD_AFTER` as
+/// a count (`0`: from the first import), `off` for never, unset for
+/// [`DEFAULT_VERIFY_AHEAD_AFTER`]. Any other value is an error naming the
+/// variable.
+pub fn verify_ahead_after() -> Result<Option<usize>, String> {
+    match std::env::var(VERIFY_AHEAD_VARIABLE) {
+        Err(std::env::VarError::NotPresent) => Ok(Some(DEFAULT_VERIFY_AHEAD_AFTER)),
+        Ok(value) if value == "off" => Ok(None),
+        Ok(value) => value.parse().map(Some).map_err(|_| {
+            format!("{VERIFY_AHEAD_VARIABLE}={value:?}: expected a number of imports or \"off\"")
+        }),
+        Err(std::env::VarError::NotUnicode(value)) => Err(format!(
+            "{VERIFY_AHEAD_VARIABLE}={value:?}: expected a number of imports or \"off\""
+        )),
     }
 }
 

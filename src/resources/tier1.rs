@@ -7,10 +7,14 @@
 //! Grouping sorted names keeps a package's modules together, so the first
 //! import from a package pays for one decompression that its siblings reuse.
 //!
+//! When any tier-1 resource has a module source, sources go into groups of
+//! their own after the code groups (header flag `SOURCE_GROUPS`), so imports,
+//! which read bytecode, never decompress sources.
+//!
 //! Reading a group: check the frame's SHA-256, decompress into a buffer of the
-//! exact recorded size, check the decompressed SHA-256, parse the blob and
-//! check that it holds exactly the names and flags the index lists for the
-//! group. The outcome, success or failure, is stored in a `OnceLock` per
+//! exact recorded size, parse the blob and check that it holds exactly the
+//! names and flags the index lists for the group. The decompressed SHA-256 is
+//! checked by eager verification only (see [`Checks`]). The outcome, success or failure, is stored in a `OnceLock` per
 //! group, so the work happens once no matter how many threads ask, and the
 //! resources handed out borrow from the cached buffer.
 
@@ -50,6 +54,24 @@ pub(crate) struct Tier1Cache {
     /// skip both digest checks. Eager decoding ([`Self::decode`]) always
     /// checks.
     trusted: AtomicBool,
+}
+
+/// Which digests decoding a group compares.
+///
+/// Decoding on first use checks the frame only: the decompressed bytes are a
+/// deterministic function of the frame and the dictionary, both checked
+/// against the verified index before zstd reads them, so hashing the output
+/// as well (about four times as many bytes) would prove nothing new about
+/// what reaches Python. Eager verification checks both, which also catches a
+/// writer whose recorded decompressed digest disagrees with its frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Checks {
+    /// Lazy verification off (benchmarks only).
+    None,
+    /// The frame digest (and the dictionary's).
+    Frame,
+    /// The frame and the decompressed digest.
+    Both,
 }
 
 /// The decoder dictionary, if tier 1 uses one.
@@ -109,7 +131,8 @@ impl Tier1Cache {
             requirement: "it must name a group in the index",
         })?;
         let verify = !self.trusted.load(Ordering::Relaxed);
-        cell.get_or_init(|| self.decode_checked(container, layout, names, group, verify))
+        let checks = if verify { Checks::Frame } else { Checks::None };
+        cell.get_or_init(|| self.decode_checked(container, layout, names, group, checks))
             .as_ref()
             .map_err(|fault| *fault)
     }
@@ -122,17 +145,17 @@ impl Tier1Cache {
         names: &[Tier1Name],
         group: usize,
     ) -> Result<DecodedGroup, Fault> {
-        self.decode_checked(container, layout, names, group, true)
+        self.decode_checked(container, layout, names, group, Checks::Both)
     }
 
-    /// Decodes group `group`, checking its digests only when `verify`.
+    /// Decodes group `group`, checking the digests `checks` asks for.
     fn decode_checked(
         &self,
         container: &[u8],
         layout: &Layout,
         names: &[Tier1Name],
         group: usize,
-        verify: bool,
+        checks: Checks,
     ) -> Result<DecodedGroup, Fault> {
         let number = u32::try_from(group).unwrap_or(u32::MAX);
         let descriptor = layout.groups.get(group).ok_or(FormatError::Invalid {
@@ -151,7 +174,7 @@ impl Tier1Cache {
             descriptor.compressed_length,
             "tier-1 group",
         )?;
-        if verify {
+        if checks != Checks::None {
             check(
                 frame,
                 descriptor.compressed_digest,
@@ -166,7 +189,7 @@ impl Tier1Cache {
         let bytes = decompress(frame, descriptor, dictionary.0.as_ref(), number)?;
         self.decompressed_bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        if verify {
+        if checks == Checks::Both {
             check(
                 &bytes,
                 descriptor.decompressed_digest,
@@ -330,6 +353,8 @@ fn check_membership(
 
 /// Tier 1 as written: optional dictionary, concatenated frames, and groups.
 pub(crate) struct CompressedTier1 {
+    /// Whether source groups follow the code groups.
+    pub(crate) source_groups: bool,
     pub(crate) dictionary: Vec<u8>,
     pub(crate) frames: Vec<u8>,
     pub(crate) groups: Vec<GroupDescriptor>,
@@ -360,16 +385,40 @@ pub(crate) fn plan_groups(
     groups
 }
 
+/// Source groups are this many times larger than the group target: sources
+/// are read rarely (tracebacks, `inspect`), so they are cut for compression
+/// rather than for the cost of a first read.
+pub(crate) const SOURCE_GROUP_FACTOR: usize = 4;
+
 /// Compresses sorted tier-1 `resources`.
+///
+/// When any of them has a source, sources go into groups of their own: the
+/// code groups hold every resource without its source, then the source
+/// groups hold every resource's name, flags and source (see
+/// [`split_sources`]).
 pub(crate) fn compress(
     resources: &[&Resource<'_, u8>],
     options: &WriteOptions,
 ) -> Result<CompressedTier1, WriteError> {
-    let plan = plan_groups(resources, options.group_target_size);
-    let blobs = plan
+    let (code, sources) = split_sources(resources);
+    let code_refs: Vec<&Resource<'_, u8>> = code.iter().collect();
+    let mut plan = plan_groups(&code_refs, options.group_target_size);
+    let mut blobs = plan
         .iter()
-        .map(|range| packed::write_blob(&resources[range.clone()]))
+        .map(|range| packed::write_blob(&code_refs[range.clone()]))
         .collect::<Result<Vec<_>, _>>()?;
+    let code_groups = plan.len();
+    if let Some(sources) = &sources {
+        let source_refs: Vec<&Resource<'_, u8>> = sources.iter().collect();
+        let target = options
+            .group_target_size
+            .saturating_mul(SOURCE_GROUP_FACTOR);
+        let source_plan = plan_groups(&source_refs, target);
+        for range in &source_plan {
+            blobs.push(packed::write_blob(&source_refs[range.clone()])?);
+        }
+        plan.extend(source_plan);
+    }
     if let Some(blob) = blobs
         .iter()
         .find(|blob| blob.len() as u64 > super::index::MAX_GROUP_LEN)
@@ -420,6 +469,7 @@ pub(crate) fn compress(
     let frames = frames.unwrap_or_default();
 
     let mut out = CompressedTier1 {
+        source_groups: code_groups < plan.len(),
         dictionary,
         frames: Vec::with_capacity(frames.iter().map(Vec::len).sum()),
         groups: Vec::with_capacity(frames.len()),
@@ -437,6 +487,52 @@ pub(crate) fn compress(
         out.frames.extend_from_slice(frame);
     }
     Ok(out)
+}
+
+/// Splits tier-1 resources into what import reads and what it does not.
+///
+/// The first list holds each resource without its source; the second, only
+/// when some resource has a source, holds each resource's name, flags and
+/// source. Both list every resource, in order, so both sets of groups tile
+/// the index's name table and carry the same names and flags.
+fn split_sources<'r>(
+    resources: &[&'r Resource<'_, u8>],
+) -> (Vec<Resource<'r, u8>>, Option<Vec<Resource<'r, u8>>>) {
+    let borrowed = |value: &'r Option<std::borrow::Cow<'_, [u8]>>| {
+        value.as_deref().map(std::borrow::Cow::Borrowed)
+    };
+    let code = resources
+        .iter()
+        .map(|resource| {
+            let mut code = Resource::clone(resource);
+            code.in_memory_source = None;
+            code
+        })
+        .collect();
+    if resources
+        .iter()
+        .all(|resource| resource.in_memory_source.is_none())
+    {
+        return (code, None);
+    }
+    let sources = resources
+        .iter()
+        .map(|resource| Resource {
+            name: std::borrow::Cow::Borrowed(resource.name.as_ref()),
+            is_python_module: resource.is_python_module,
+            is_python_builtin_extension_module: resource.is_python_builtin_extension_module,
+            is_python_frozen_module: resource.is_python_frozen_module,
+            is_python_extension_module: resource.is_python_extension_module,
+            is_shared_library: resource.is_shared_library,
+            is_utf8_filename_data: resource.is_utf8_filename_data,
+            is_python_package: resource.is_python_package,
+            is_python_namespace_package: resource.is_python_namespace_package,
+            file_executable: resource.file_executable,
+            in_memory_source: borrowed(&resource.in_memory_source),
+            ..Resource::default()
+        })
+        .collect();
+    (code, Some(sources))
 }
 
 /// Dictionary training samples: every payload of every tier-1 resource

@@ -252,6 +252,9 @@ impl<'r> ContainerWriter<'r> {
         if !dictionary.is_empty() {
             flags = flags.union(HeaderFlags::DICTIONARY);
         }
+        if compressed.as_ref().is_some_and(|tier1| tier1.source_groups) {
+            flags = flags.union(HeaderFlags::SOURCE_GROUPS);
+        }
         let total = tier1_region.end();
         let header = Header::encode(
             flags,
