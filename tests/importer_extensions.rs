@@ -13,20 +13,13 @@ use std::process::Command;
 
 use pyembed::OxidizedPythonInterpreterConfig;
 use pyembed::resources::{Container, DataField, PackedResourcesSource};
-use support::{config, python};
+use support::python;
 
 /// The interpreter's first extension suffix.
 const SUFFIX: &str = ".cpython-311-x86_64-linux-gnu.so";
 
 fn hermetic(containers: &[&Path]) -> OxidizedPythonInterpreterConfig<'static> {
-    let mut config = config(&["prog"]);
-    config.oxidized_importer = true;
-    config.filesystem_importer = false;
-    config.packed_resources = containers
-        .iter()
-        .map(|path| PackedResourcesSource::MemoryMappedPath(path.to_path_buf()))
-        .collect();
-    config
+    importer_support::hermetic_config(containers)
 }
 
 /// A directory under Cargo's per-target temporary directory that a forked

@@ -11,8 +11,7 @@ mod importer_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pyembed::PackedResourcesSource;
-use support::{TempDir, config, python};
+use support::{TempDir, python};
 
 const METADATA: &str = "Metadata-Version: 2.1
 Name: My_Package
@@ -89,14 +88,7 @@ fn pack_site_packages(dir: &TempDir, tree: &Path) -> PathBuf {
 /// The configuration: the packed standard library and `app`, the
 /// filesystem importer off unless `filesystem`.
 fn app_config(app: &Path, filesystem: bool) -> pyembed::OxidizedPythonInterpreterConfig<'static> {
-    let mut config = config(&["prog"]);
-    config.oxidized_importer = true;
-    config.filesystem_importer = filesystem;
-    config.packed_resources = vec![
-        PackedResourcesSource::MemoryMappedPath(importer_support::stdlib_and_app()),
-        PackedResourcesSource::MemoryMappedPath(app.to_path_buf()),
-    ];
-    config
+    importer_support::stdlib_and_app_config(&[app.to_path_buf()], filesystem)
 }
 
 forked_test! {

@@ -13,24 +13,9 @@ use pyembed::{BytecodeOptimizationLevel, OxidizedPythonInterpreterConfig, Packed
 use pyo3::prelude::*;
 use support::{config, origin, python};
 
-/// The base configuration with the importer on and `containers` indexed.
-fn importer_config(
-    containers: &[PathBuf],
-    filesystem_importer: bool,
-) -> OxidizedPythonInterpreterConfig<'static> {
-    let mut config = config(&["prog"]);
-    config.oxidized_importer = true;
-    config.filesystem_importer = filesystem_importer;
-    config.packed_resources = containers
-        .iter()
-        .map(|path| PackedResourcesSource::MemoryMappedPath(path.clone()))
-        .collect();
-    config
-}
-
 /// The hermetic configuration: stdlib and app packed, no filesystem importer.
 fn hermetic() -> OxidizedPythonInterpreterConfig<'static> {
-    importer_config(&[importer_support::stdlib_and_app()], false)
+    importer_support::stdlib_and_app_config(&[], false)
 }
 
 /// `(name, ispkg)` pairs as `pkgutil` reports them.
@@ -54,7 +39,7 @@ fn import_namespace_with_portions_on_disk(filesystem: bool) -> (String, Vec<Stri
         "raise RuntimeError('regular package ran')\n",
     );
     let root = dir.as_str().to_owned();
-    let mut config = importer_config(&[importer_support::stdlib_and_app()], filesystem);
+    let mut config = importer_support::stdlib_and_app_config(&[], filesystem);
     config.argv = Some(vec!["prog".into(), root.clone().into()]);
     let (path, found) = python(
         config,
@@ -367,7 +352,7 @@ forked_test! {
     fn a_missing_level_without_source_is_an_import_error() {
         let stripped = importer_support::app_stripped();
         let stdlib = importer_support::stdlib_and_app();
-        let mut config = importer_config(&[stripped.clone(), stdlib], true);
+        let mut config = importer_support::importer_config(&[stripped.clone(), stdlib], true);
         config.interpreter_config.optimization_level = Some(BytecodeOptimizationLevel::Two);
         let (error, name, path, source): (String, String, String, Option<String>) = python(
             config,
@@ -462,9 +447,7 @@ forked_test! {
         // `'static`, but on the heap, not in the executable's image: the
         // importer cannot prove it lives forever, so it keeps a copy.
         let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-        let mut config = config(&["prog"]);
-        config.oxidized_importer = true;
-        config.filesystem_importer = false;
+        let mut config = importer_support::hermetic_config::<PathBuf>(&[]);
         config.packed_resources = vec![PackedResourcesSource::Memory(bytes)];
         let interpreter = support::start(config);
         let (hello, mapped, borrowed, description) = interpreter.with_gil(|py| {

@@ -10,8 +10,8 @@ mod importer_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pyembed::{OxidizedPythonInterpreterConfig, PackedResourcesSource};
-use support::{config, origin, python};
+use pyembed::OxidizedPythonInterpreterConfig;
+use support::{origin, python};
 
 /// `(name, ispkg)` pairs as `pkgutil` reports them.
 type Listing = Vec<(String, bool)>;
@@ -88,14 +88,7 @@ fn extra(label: &str, inputs: &[&[(&str, &str)]]) -> PathBuf {
 
 /// The stdlib-and-app container followed by `more`, importer on.
 fn with(more: &[PathBuf], filesystem_importer: bool) -> OxidizedPythonInterpreterConfig<'static> {
-    let mut config = config(&["prog"]);
-    config.oxidized_importer = true;
-    config.filesystem_importer = filesystem_importer;
-    config.packed_resources = std::iter::once(importer_support::stdlib_and_app())
-        .chain(more.iter().cloned())
-        .map(PackedResourcesSource::MemoryMappedPath)
-        .collect();
-    config
+    importer_support::stdlib_and_app_config(more, filesystem_importer)
 }
 
 fn hermetic() -> OxidizedPythonInterpreterConfig<'static> {

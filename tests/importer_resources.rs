@@ -10,8 +10,7 @@ mod importer_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pyembed::PackedResourcesSource;
-use support::{TempDir, config, python};
+use support::{TempDir, python};
 
 /// The tree `test_resources.py` expects, as `(relative path, contents)`.
 fn resource_tree() -> Vec<(&'static str, Vec<u8>)> {
@@ -67,13 +66,7 @@ fn pack(dir: &TempDir, args: &[&Path]) -> PathBuf {
 /// standard library and `app`, with the filesystem importer off; returns
 /// `(successful, tests run, report)`.
 fn run_unittest_file(app: &Path, name: &str, source: &str) -> (bool, usize, String) {
-    let mut config = config(&["prog"]);
-    config.oxidized_importer = true;
-    config.filesystem_importer = false;
-    config.packed_resources = vec![
-        PackedResourcesSource::MemoryMappedPath(importer_support::stdlib_and_app()),
-        PackedResourcesSource::MemoryMappedPath(app.to_path_buf()),
-    ];
+    let config = importer_support::stdlib_and_app_config(&[app.to_path_buf()], false);
     support::run_unittest_source(config, name, source)
 }
 
@@ -133,14 +126,7 @@ forked_test! {
             moved
         };
         let second = pack(&dir, &[Path::new("--path"), &second]);
-        let mut config = config(&["prog"]);
-        config.oxidized_importer = true;
-        config.filesystem_importer = false;
-        config.packed_resources = vec![
-            PackedResourcesSource::MemoryMappedPath(importer_support::stdlib_and_app()),
-            PackedResourcesSource::MemoryMappedPath(first),
-            PackedResourcesSource::MemoryMappedPath(second),
-        ];
+        let config = importer_support::stdlib_and_app_config(&[first, second], false);
         let seen: Vec<(String, String)> = python(
             config,
             r#"
@@ -193,13 +179,7 @@ forked_test! {
         bytes[at] ^= 0x40;
         std::fs::write(&app, bytes).expect("writing the damaged container");
         let message: String = {
-            let mut config = config(&["prog"]);
-            config.oxidized_importer = true;
-            config.filesystem_importer = false;
-            config.packed_resources = vec![
-                PackedResourcesSource::MemoryMappedPath(importer_support::stdlib_and_app()),
-                PackedResourcesSource::MemoryMappedPath(app),
-            ];
+            let config = importer_support::stdlib_and_app_config(&[app], false);
             python(
                 config,
                 r#"
@@ -256,13 +236,7 @@ fn a_real_package_reads_its_data_through_importlib_resources() {
             std::fs::write(tree.join("pip/__init__.py"), "").expect("writing a stand-in");
             std::fs::write(tree.join("pip/_vendor/__init__.py"), "").expect("writing a stand-in");
             let app = pack(&dir, &[Path::new("--path"), &tree]);
-            let mut config = config(&["prog"]);
-            config.oxidized_importer = true;
-            config.filesystem_importer = false;
-            config.packed_resources = vec![
-                PackedResourcesSource::MemoryMappedPath(importer_support::stdlib_and_app()),
-                PackedResourcesSource::MemoryMappedPath(app),
-            ];
+            let mut config = importer_support::stdlib_and_app_config(&[app], false);
             config.argv = Some(vec![
                 "prog".into(),
                 certifi.join("cacert.pem").into_os_string(),

@@ -581,10 +581,34 @@ forked_test! {
     }
 
     fn pycache_prefix_sets_sys_pycache_prefix() {
+        // The prefix is a temporary directory that exists: when a prefix's
+        // top directory is missing, CPython 3.11 creates the missing
+        // directories of a cache path relative to the working directory
+        // (`/nonexistent/x` becomes `./nonexistent/x/usr/lib/...`).
+        let (prefix, cwd) = (TempDir::new("pycache-prefix"), TempDir::new("pycache-cwd"));
+        std::env::set_current_dir(cwd.path()).expect("entering the working directory");
         let mut config = config(&["prog"]);
-        config.interpreter_config.pycache_prefix = Some("/nonexistent/pyembed-pycache".into());
-        let prefix: String = python(config, "import sys\nsys.pycache_prefix");
-        assert_eq!(prefix, "/nonexistent/pyembed-pycache");
+        config.interpreter_config.pycache_prefix = Some(prefix.path().to_path_buf());
+        config.interpreter_config.write_bytecode = Some(false);
+        let (seen, cached, exists): (String, String, bool) = python(config, PYCACHE_PROBE);
+        assert_eq!(seen, prefix.path().to_str().expect("a UTF-8 temporary path"));
+        assert!(cached.starts_with(&seen), "{cached} is not under {seen}");
+        assert!(!exists, "{cached} was written with write_bytecode off");
+        assert_eq!(entries(prefix.path()), Vec::<String>::new(), "written under the prefix");
+        assert_eq!(entries(cwd.path()), Vec::<String>::new(), "written in the working directory");
+    }
+
+    fn pycache_prefix_receives_the_bytecode_that_is_written() {
+        let (prefix, cwd) = (TempDir::new("pycache-prefix"), TempDir::new("pycache-cwd"));
+        std::env::set_current_dir(cwd.path()).expect("entering the working directory");
+        let mut config = config(&["prog"]);
+        config.interpreter_config.pycache_prefix = Some(prefix.path().to_path_buf());
+        config.interpreter_config.write_bytecode = Some(true);
+        let (seen, cached, exists): (String, String, bool) = python(config, PYCACHE_PROBE);
+        assert_eq!(seen, prefix.path().to_str().expect("a UTF-8 temporary path"));
+        assert!(cached.starts_with(&seen), "{cached} is not under {seen}");
+        assert!(exists, "{cached} was not written");
+        assert_eq!(entries(cwd.path()), Vec::<String>::new(), "written in the working directory");
     }
 
     fn show_ref_count_and_dump_refs_are_accepted_by_a_release_cpython() {
@@ -598,6 +622,33 @@ forked_test! {
         assert_eq!(answer, 42);
     }
 
+}
+
+/// `(sys.pycache_prefix, where the bytecode of a module imported from the
+/// standard library's sources is cached, whether that file exists)`.
+/// `colorsys` is not imported at startup, so importing it here compiles it.
+const PYCACHE_PROBE: &str = r#"
+    import sys
+    assert "colorsys" not in sys.modules
+    import colorsys, importlib.util, os
+    cached = importlib.util.cache_from_source(colorsys.__file__)
+    (sys.pycache_prefix, cached, os.path.exists(cached))
+"#;
+
+/// The names in `dir`, sorted.
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("listing a temporary directory")
+        .map(|entry| {
+            entry
+                .expect("a directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 /// `(sys.flags.warn_default_encoding, whether open() without an encoding

@@ -545,6 +545,11 @@ fn training_samples<'r>(resources: &[&'r Resource<'_, u8>]) -> Vec<std::borrow::
         .collect()
 }
 
+/// Below this many uncompressed bytes in all, [`compress_all`] compresses on
+/// the calling thread: starting threads (and asking the system how many to
+/// start) costs more than it saves.
+const PARALLEL_MIN_BYTES: usize = 64 * 1024;
+
 /// Compresses each blob as one frame, spreading the work over threads.
 ///
 /// Each frame depends only on its blob, the dictionary and the level, so the
@@ -554,6 +559,9 @@ fn compress_all(
     dictionary: &[u8],
     level: i32,
 ) -> Result<Vec<Vec<u8>>, WriteError> {
+    if blobs.iter().map(Vec::len).sum::<usize>() < PARALLEL_MIN_BYTES {
+        return compress_batch(blobs, 0, dictionary, level);
+    }
     let threads = thread::available_parallelism()
         .map_or(1, usize::from)
         .min(blobs.len())
@@ -564,38 +572,7 @@ fn compress_all(
             .chunks(per_thread)
             .enumerate()
             .map(|(batch, chunk)| {
-                scope.spawn(move || {
-                    let first = batch * per_thread;
-                    let mut compressor = zstd::bulk::Compressor::with_dictionary(level, dictionary)
-                        .map_err(|source| WriteError::Compress {
-                            group: first as u32,
-                            source,
-                        })?;
-                    for parameter in [
-                        zstd_safe::CParameter::ContentSizeFlag(true),
-                        zstd_safe::CParameter::ChecksumFlag(false),
-                        zstd_safe::CParameter::DictIdFlag(false),
-                    ] {
-                        compressor.set_parameter(parameter).map_err(|source| {
-                            WriteError::Compress {
-                                group: first as u32,
-                                source,
-                            }
-                        })?;
-                    }
-                    chunk
-                        .iter()
-                        .enumerate()
-                        .map(|(offset, blob)| {
-                            compressor
-                                .compress(blob)
-                                .map_err(|source| WriteError::Compress {
-                                    group: (first + offset) as u32,
-                                    source,
-                                })
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
+                scope.spawn(move || compress_batch(chunk, batch * per_thread, dictionary, level))
             })
             .collect();
         let mut frames = Vec::with_capacity(blobs.len());
@@ -607,6 +584,46 @@ fn compress_all(
         }
         Ok(frames)
     })
+}
+
+/// Compresses `blobs`, groups `first..`, one frame each, with one context.
+fn compress_batch(
+    blobs: &[Vec<u8>],
+    first: usize,
+    dictionary: &[u8],
+    level: i32,
+) -> Result<Vec<Vec<u8>>, WriteError> {
+    let mut compressor =
+        zstd::bulk::Compressor::with_dictionary(level, dictionary).map_err(|source| {
+            WriteError::Compress {
+                group: first as u32,
+                source,
+            }
+        })?;
+    for parameter in [
+        zstd_safe::CParameter::ContentSizeFlag(true),
+        zstd_safe::CParameter::ChecksumFlag(false),
+        zstd_safe::CParameter::DictIdFlag(false),
+    ] {
+        compressor
+            .set_parameter(parameter)
+            .map_err(|source| WriteError::Compress {
+                group: first as u32,
+                source,
+            })?;
+    }
+    blobs
+        .iter()
+        .enumerate()
+        .map(|(offset, blob)| {
+            compressor
+                .compress(blob)
+                .map_err(|source| WriteError::Compress {
+                    group: (first + offset) as u32,
+                    source,
+                })
+        })
+        .collect()
 }
 
 /// Flags of the tier-1 resources, for the index name table.

@@ -79,22 +79,42 @@ pub fn stdlib_and_app() -> PathBuf {
     packed("stdlib-app", &["--stdlib", STDLIB], true)
 }
 
-/// A configuration (argv `prog`, `parse_argv` off) that imports only from
-/// `containers`, through the packed-resources importer, with no filesystem
-/// importer.
-pub fn hermetic_config(
-    containers: &[PathBuf],
+/// A configuration (argv `prog`, `parse_argv` off) with the packed-resources
+/// importer on, indexing `containers` (memory-mapped, in order), and the
+/// filesystem importer on only when `filesystem_importer`.
+pub fn importer_config<P: AsRef<Path>>(
+    containers: &[P],
+    filesystem_importer: bool,
 ) -> pyembed::OxidizedPythonInterpreterConfig<'static> {
     let mut config = pyembed::OxidizedPythonInterpreterConfig::default();
     config.interpreter_config.parse_argv = Some(false);
     config.argv = Some(vec!["prog".into()]);
     config.oxidized_importer = true;
-    config.filesystem_importer = false;
+    config.filesystem_importer = filesystem_importer;
     config.packed_resources = containers
         .iter()
-        .map(|path| pyembed::PackedResourcesSource::MemoryMappedPath(path.clone()))
+        .map(|path| pyembed::PackedResourcesSource::MemoryMappedPath(path.as_ref().to_path_buf()))
         .collect();
     config
+}
+
+/// [`importer_config`] with no filesystem importer: everything is imported
+/// from `containers`.
+pub fn hermetic_config<P: AsRef<Path>>(
+    containers: &[P],
+) -> pyembed::OxidizedPythonInterpreterConfig<'static> {
+    importer_config(containers, false)
+}
+
+/// [`importer_config`] over [`stdlib_and_app`] followed by `more`.
+pub fn stdlib_and_app_config(
+    more: &[PathBuf],
+    filesystem_importer: bool,
+) -> pyembed::OxidizedPythonInterpreterConfig<'static> {
+    let containers: Vec<PathBuf> = std::iter::once(stdlib_and_app())
+        .chain(more.iter().cloned())
+        .collect();
+    importer_config(&containers, filesystem_importer)
 }
 
 /// A container of [`app_tree`] alone.
