@@ -21,12 +21,11 @@
 //! not imported again; every other listed module is.
 //!
 //! `PYEMBED_BENCH_STDLIB` names another standard library. The whole-process
-//! comparisons against `python3.11` are in `benches/import_all.sh` and
-//! `benches/startup.sh`; `docs/performance.md` has the figures. Nothing here
+//! comparisons against `python3.11` are in `benches/compare.sh`;
+//! `docs/performance.md` has the figures. Nothing here
 //! asserts a time.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion};
@@ -34,27 +33,13 @@ use pyembed::{MainPythonInterpreter, OxidizedPythonInterpreterConfig, PackedReso
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-const PYEMBED: &str = env!("CARGO_BIN_EXE_pyembed");
-
-fn stdlib() -> PathBuf {
-    std::env::var_os("PYEMBED_BENCH_STDLIB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/python3.11"))
-}
+#[path = "support/mod.rs"]
+mod support;
 
 /// Packs the stdlib with `--compress=<compress>` into `dir`.
 fn pack(stdlib: &Path, compress: &str, dir: &Path) -> PathBuf {
     let out = dir.join(format!("stdlib-{compress}.pyembed"));
-    let status = Command::new(PYEMBED)
-        .arg("pack")
-        .arg("--stdlib")
-        .arg(stdlib)
-        .arg(format!("--compress={compress}"))
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {PYEMBED}: {e}"));
-    assert!(status.success(), "{PYEMBED} pack failed: {status}");
+    support::pack(stdlib, compress, &out).unwrap_or_else(|e| panic!("{e}"));
     out
 }
 
@@ -101,7 +86,7 @@ def import_all(finder):
 "#;
 
 fn benches(c: &mut Criterion) {
-    let stdlib = stdlib();
+    let stdlib = support::stdlib();
     let dir = tempfile::tempdir().expect("temporary directory");
     let tier0 = pack(&stdlib, "none", dir.path());
     let tier1 = pack(&stdlib, "all", dir.path());
@@ -198,20 +183,8 @@ fn benches(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(60));
     group.bench_function("tier0", |b| {
-        b.iter(|| {
-            let out = dir.path().join("timed.pyembed");
-            let status = Command::new(PYEMBED)
-                .arg("pack")
-                .arg("--stdlib")
-                .arg(&stdlib)
-                .arg("-o")
-                .arg(&out)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .expect("pyembed pack");
-            assert!(status.success());
-        })
+        let out = dir.path().join("timed.pyembed");
+        b.iter(|| support::pack(&stdlib, "none", &out).expect("pyembed pack"))
     });
     group.finish();
 }

@@ -35,8 +35,7 @@
 //! the ratios measured and how to read them. Nothing here asserts a time.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
@@ -44,6 +43,9 @@ use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput};
 use pyembed::resources::{Container, Tier, WriteOptions, write_container};
 use python_packed_resources::Resource;
 use sha2::{Digest as _, Sha256};
+
+#[path = "support/mod.rs"]
+mod support;
 
 /// Two containers of the same resources: with tier 1 as the stdlib policy
 /// assigns it, and everything raw.
@@ -67,9 +69,7 @@ fn corpus() -> Corpus {
             id: "given",
         };
     }
-    let stdlib = std::env::var_os("PYEMBED_BENCH_STDLIB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/python3.11"));
+    let stdlib = support::stdlib();
     if stdlib.join("os.py").is_file() {
         match (pack(&stdlib, "auto"), pack(&stdlib, "none")) {
             (Ok(tiered), Ok(raw_only)) => {
@@ -101,19 +101,7 @@ fn pack(stdlib: &Path, compress: &str) -> Result<Vec<u8>, String> {
     let dir =
         tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let out = dir.path().join("stdlib.pyembed");
-    let exe = env!("CARGO_BIN_EXE_pyembed");
-    let status = Command::new(exe)
-        .arg("pack")
-        .arg("--stdlib")
-        .arg(stdlib)
-        .arg(format!("--compress={compress}"))
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .map_err(|e| format!("cannot run {exe}: {e}"))?;
-    if !status.success() {
-        return Err(format!("{exe} pack failed: {status}"));
-    }
+    support::pack(stdlib, compress, &out)?;
     std::fs::read(&out).map_err(|e| format!("cannot read {}: {e}", out.display()))
 }
 

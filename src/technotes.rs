@@ -295,7 +295,7 @@
 //! up front (the per-read check stays one atomic load, so the hot path is the
 //! same code) and tier-1 groups decoded on first use skip both digest checks.
 //! A warning is printed to standard error. It exists so that
-//! `benches/import_all.sh` can measure what verification costs in the same
+//! `benches/compare.sh` can measure what verification costs in the same
 //! run; a damaged or tampered container then reaches `marshal` and `dlopen`
 //! unchecked, so it must never be set in production. A test proves it really
 //! lets a damaged module through, so the benchmark measures what it claims.

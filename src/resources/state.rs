@@ -183,7 +183,7 @@ impl PythonResourcesState {
     /// `1`, the container's lazy verification is turned off
     /// ([`Container::skip_lazy_verification`]) and a warning is printed to
     /// standard error once per process. That switch exists to measure what
-    /// verification costs (`benches/import_all.sh`); never set it in
+    /// verification costs (`benches/compare.sh`); never set it in
     /// production.
     pub fn index_container(
         &mut self,
