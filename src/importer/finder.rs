@@ -196,10 +196,25 @@ fn code_name<'n>(state: &PythonResourcesState, fullname: &'n str) -> &'n str {
 }
 
 /// The names among `names` that the interpreter has frozen into itself.
+///
+/// `_imp.is_frozen` is the authority (it honours `-X frozen_modules` and
+/// `PyImport_FrozenModules`), but asking it for each of a standard library's
+/// ~1,000 module names costs a quarter of a millisecond at every start.
+/// `_imp._frozen_module_names()` (3.11+) lists the candidates (a few dozen),
+/// so only names among them are asked; without it, every name is.
 fn frozen_among(py: Python<'_>, runtime: &Runtime, names: Vec<String>) -> PyResult<Vec<String>> {
     let is_frozen = runtime.is_frozen.bind(py);
+    let candidates: Option<std::collections::HashSet<String>> = py
+        .import("_imp")
+        .and_then(|imp| imp.call_method0("_frozen_module_names"))
+        .and_then(|listed| listed.extract::<Vec<String>>())
+        .ok()
+        .map(|listed| listed.into_iter().collect());
     let mut frozen = Vec::new();
     for name in names {
+        if candidates.as_ref().is_some_and(|c| !c.contains(&name)) {
+            continue;
+        }
         if is_frozen.call1((name.as_str(),))?.is_truthy()? {
             frozen.push(name);
         }
