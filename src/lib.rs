@@ -152,6 +152,15 @@ pub use interpreter::MainPythonInterpreter;
 /// as Debian's `libpython3.11-pic.a`.
 pub const LINKED_CPYTHON: &str = env!("PYEMBED_LINKED_CPYTHON");
 
+/// The `major.minor` version of the CPython this build links, e.g. `"3.11"`.
+pub const LINKED_PYTHON_VERSION: &str = env!("PYEMBED_LINKED_PYTHON_VERSION");
+
+/// A SHA-256 over this crate's sources (`Cargo.toml`, `build.rs`, `src/`),
+/// which `pyembed --version` reports so that `pyembed build` can tell
+/// whether a pinned toolchain runs the same code (docs/build.md).
+#[doc(hidden)]
+pub const SOURCE_DIGEST: &str = env!("PYEMBED_SOURCE_DIGEST");
+
 /// The README's examples compile and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

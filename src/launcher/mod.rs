@@ -354,7 +354,7 @@ pub const DESCRIBE_ARG: &str = "--pyembed-describe";
 pub fn describe() -> String {
     format!(
         "python-version: {}\ncpython: {}",
-        env!("PYEMBED_LINKED_PYTHON_VERSION"),
+        crate::LINKED_PYTHON_VERSION,
         crate::LINKED_CPYTHON
     )
 }

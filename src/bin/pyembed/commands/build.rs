@@ -471,7 +471,7 @@ fn launcher_cpython(launcher: &Path) -> anyhow::Result<String> {
                 .unwrap_or_default()
         );
     };
-    let ours = env!("PYEMBED_LINKED_PYTHON_VERSION");
+    let ours = pyembed::LINKED_PYTHON_VERSION;
     if version != ours {
         bail!(
             "the launcher {} links CPython {version}, but this pyembed compiles bytecode for \

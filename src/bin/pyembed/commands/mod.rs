@@ -27,7 +27,7 @@ for `verify` the container is damaged, for `diff` the containers differ
 /// Pack Python code into verified, reproducible containers, and inspect,
 /// verify, compare and extract them.
 #[derive(Debug, Parser)]
-#[command(name = "pyembed", version, long_version = toolchain::LONG_VERSION, long_about = LONG_ABOUT)]
+#[command(name = "pyembed", version, long_version = toolchain::long_version(), long_about = LONG_ABOUT)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

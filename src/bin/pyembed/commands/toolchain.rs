@@ -37,15 +37,18 @@ const ACTIVE_ENV: &str = "PYEMBED_TOOLCHAIN_ACTIVE";
 
 /// This build's `--version` text: the package version, then one `key: value`
 /// line per fact a caller may check.
-pub const LONG_VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    "\nsources: ",
-    env!("PYEMBED_SOURCE_DIGEST"),
-    "\npython-version: ",
-    env!("PYEMBED_LINKED_PYTHON_VERSION"),
-    "\ncpython: ",
-    env!("PYEMBED_LINKED_CPYTHON"),
-);
+pub fn long_version() -> &'static str {
+    static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{}\nsources: {}\npython-version: {}\ncpython: {}",
+            env!("CARGO_PKG_VERSION"),
+            pyembed::SOURCE_DIGEST,
+            pyembed::LINKED_PYTHON_VERSION,
+            pyembed::LINKED_CPYTHON
+        )
+    });
+    &TEXT
+}
 
 /// Options choosing the CPython (shared by `build` and `pack`).
 #[derive(Debug, Default, Args)]
@@ -89,7 +92,7 @@ pub fn parse_series(s: &str) -> Result<String, String> {
 
 /// What this process runs as.
 fn linked_series() -> &'static str {
-    env!("PYEMBED_LINKED_PYTHON_VERSION")
+    pyembed::LINKED_PYTHON_VERSION
 }
 
 /// The directory holding one toolchain per Python version.
@@ -171,7 +174,7 @@ fn inspect_toolchain(dir: &Path, series: &str) -> Result<Toolchain, String> {
             toolchain.python_version
         ));
     }
-    let ours = env!("PYEMBED_SOURCE_DIGEST");
+    let ours = pyembed::SOURCE_DIGEST;
     if toolchain.sources != ours {
         return Err(format!(
             "{} was built from other sources (digest {}, this pyembed {})",
@@ -326,6 +329,6 @@ mod tests {
         for key in ["sources: ", "python-version: ", "cpython: "] {
             assert!(LONG_VERSION.contains(key), "{LONG_VERSION}");
         }
-        assert_eq!(env!("PYEMBED_SOURCE_DIGEST").len(), 64);
+        assert_eq!(pyembed::SOURCE_DIGEST.len(), 64);
     }
 }
