@@ -231,7 +231,7 @@ train 1
 profile_1="$(profile_digest)"
 run1="$build.profile-1" # outside the tree that train wipes
 rm -rf "$run1" && mkdir "$run1"
-(cd "$build" && find . -name '*.gcda' -exec cp --parents {} "$run1/" +)
+(cd "$build" && find . -name '*.gcda' -exec cp --parents -t "$run1" {} +)
 train 2
 profile="$(profile_digest)"
 gcda_count="$(find "$build" -name '*.gcda' | wc -l)"
