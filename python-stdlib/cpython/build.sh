@@ -218,14 +218,17 @@ profile_digest() {
 }
 # train <n>: wipe the counters and the bytecode caches the build's tools
 # wrote (so every module is compiled from source, as in every run), then run
-# the workload in the fixed environment; -s: no user site directory.
+# the workload in the fixed environment; -s: no user site directory. Its
+# output goes next to the build directory, not into it: the script's
+# directory is sys.path[0], whose listing the import system reads and hashes,
+# so one file more there (run 1's output, during run 2) changed the counters.
 train() {
   find "$build" -name '*.gcda' -delete
   find "$build" -depth -name __pycache__ -exec rm -rf {} +
-  run ./python -B -s "$build/pyembed_pgo_train.py" >"$build/pgo-train-$1.out" 2>&1 ||
-    die "PGO training run $1 failed; see $build/pgo-train-$1.out"
-  grep -q '^pgo-train [0-9]*$' "$build/pgo-train-$1.out" ||
-    die "PGO training run $1 printed no result; see $build/pgo-train-$1.out"
+  run ./python -B -s "$build/pyembed_pgo_train.py" >"$build.pgo-train-$1.out" 2>&1 ||
+    die "PGO training run $1 failed; see $build.pgo-train-$1.out"
+  grep -q '^pgo-train [0-9]*$' "$build.pgo-train-$1.out" ||
+    die "PGO training run $1 printed no result; see $build.pgo-train-$1.out"
 }
 train 1
 profile_1="$(profile_digest)"
@@ -334,7 +337,7 @@ finished=$(date +%s)
   echo "archive_bytes=$(stat -c %s "$stage/lib/lib$libname.a")"
   echo "build_seconds=$((finished - started))"
   echo "gcc=$(gcc -dumpfullversion)"
-  echo "pgo_train_output=$(cat "$build/pgo-train-2.out")"
+  echo "pgo_train_output=$(cat "$build.pgo-train-2.out")"
   echo "profile_gcda_files=$gcda_count"
   echo "profile_sha256=$profile"
 } >"$stage/build-info.txt"
