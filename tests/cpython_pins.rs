@@ -1,7 +1,7 @@
 //! The CPython pins (`python-stdlib/cpython/pins.toml`) and the cheap,
 //! network-free parts of `python-stdlib/cpython/build.sh`: the file is
 //! well-formed, and a tarball whose digest is not the pinned one is refused
-//! before anything is unpacked or built. The build itself takes 5 to 15
+//! before anything is unpacked or built. The build itself takes 8 to 30
 //! minutes and runs only when asked (`PYEMBED_CPYTHON_REPRO`, the last test
 //! here); see docs/cpython.md.
 
@@ -182,7 +182,10 @@ fn the_pinned_build_is_reproducible_when_asked() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "build.sh {flag} {series}: {stderr}");
+    assert!(
+        output.status.success(),
+        "build.sh {flag} {series}: {stderr}"
+    );
     assert!(stderr.contains("(two training runs agree)"), "{stderr}");
     let stdout = String::from_utf8(output.stdout).unwrap();
     if mode == "profile" {
