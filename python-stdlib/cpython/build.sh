@@ -93,9 +93,24 @@ sde="$(pin "$series" source_date_epoch)"
 setup_local="$here/Setup.local"
 [ "$series" = 3.11 ] || setup_local="$here/Setup-$series.local"
 [ -f "$setup_local" ] || die "no Setup file for $series ($setup_local)"
+# Flags only some series get (3.11 gets none).
+series_configure_args=()
+if [ "$series" != 3.11 ]; then
+  # 3.13 prefers a system libmpdec (shared, when installed); use the bundled
+  # copy, as 3.11 does, so the host's packages do not change the build.
+  series_configure_args+=(--without-system-libmpdec)
+  # 3.13 compiles its own copy of mimalloc into obmalloc.o with global
+  # symbols (mi_process_init, _mi_options_init, ...); the whole-archive link
+  # of libpython then collides with the mimalloc crate of pyembed's
+  # `allocators` feature. CPython only uses it under PYTHONMALLOC=mimalloc
+  # (or free-threaded); pyembed installs its own allocators.
+  series_configure_args+=(--without-mimalloc)
+fi
 # Bump recipe_version whenever a flag or step below changes the output.
 recipe_version=3
-recipe="$( (echo "recipe_version=$recipe_version series=$series"; cat "$setup_local" "$here/pgo_train.py") | sha256sum | cut -c1-16)"
+recipe="$( (echo "recipe_version=$recipe_version series=$series"
+  if [ ${#series_configure_args[@]} -gt 0 ]; then printf '%s\n' "${series_configure_args[@]}"; fi
+  cat "$setup_local" "$here/pgo_train.py") | sha256sum | cut -c1-16)"
 
 out="$cache_root/$sha256"
 if [ $rebuild = 1 ]; then out="$cache_root/$sha256.rebuild"; fi
@@ -169,11 +184,7 @@ configure_args=(
   "LDFLAGS=-fno-lto"
   "ARFLAGS=rcsD"
 )
-if [ "$series" != 3.11 ]; then
-  # 3.13 prefers a system libmpdec (shared, when installed); use the bundled
-  # copy, as 3.11 does, so the host's packages do not change the build.
-  configure_args+=(--without-system-libmpdec)
-fi
+configure_args+=("${series_configure_args[@]}")
 run ./configure "${configure_args[@]}" >"$build/configure.log" 2>&1 ||
   die "configure failed; see $build/configure.log"
 if [ "$series" = 3.11 ]; then
