@@ -62,17 +62,36 @@ pub(crate) unsafe fn with_pending_exception(error: NewInterpreterError) -> NewIn
     if unsafe { ffi::PyErr_Occurred() }.is_null() {
         return error;
     }
-    let (mut kind, mut value, mut traceback) = (
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-    );
-    // SAFETY: the GIL is held; PyErr_Fetch hands us one reference to each
-    // non-NULL object (released below) and clears the error indicator.
-    unsafe {
-        ffi::PyErr_Fetch(&mut kind, &mut value, &mut traceback);
-        ffi::PyErr_NormalizeException(&mut kind, &mut value, &mut traceback);
-    }
+    #[cfg(not(Py_3_12))]
+    let (kind, value, traceback) = {
+        let (mut kind, mut value, mut traceback) = (
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        // SAFETY: the GIL is held; PyErr_Fetch hands us one reference to each
+        // non-NULL object (released below) and clears the error indicator.
+        unsafe {
+            ffi::PyErr_Fetch(&mut kind, &mut value, &mut traceback);
+            ffi::PyErr_NormalizeException(&mut kind, &mut value, &mut traceback);
+        }
+        (kind, value, traceback)
+    };
+    // SAFETY: the GIL is held; 3.12+ (where PyErr_Fetch is deprecated) hands
+    // over one normalised exception and clears the error indicator; its type
+    // (incremented here) and traceback (a new reference) are owned as on
+    // older versions, so the release below is the same.
+    #[cfg(Py_3_12)]
+    let (kind, value, traceback) = unsafe {
+        let value = ffi::PyErr_GetRaisedException();
+        if value.is_null() {
+            (value, value, value)
+        } else {
+            let kind: *mut ffi::PyObject = ffi::Py_TYPE(value).cast();
+            ffi::Py_INCREF(kind);
+            (kind, value, ffi::PyException_GetTraceback(value))
+        }
+    };
     // SAFETY: the GIL is held and the pointers are NULL or owned references.
     let exception = unsafe { describe_exception(kind, value) };
     // SAFETY: as above.
