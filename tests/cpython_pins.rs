@@ -1,8 +1,9 @@
 //! The CPython pins (`python-stdlib/cpython/pins.toml`) and the cheap,
 //! network-free parts of `python-stdlib/cpython/build.sh`: the file is
 //! well-formed, and a tarball whose digest is not the pinned one is refused
-//! before anything is unpacked or built. The build itself takes half an hour
-//! and is not run here; see docs/cpython.md.
+//! before anything is unpacked or built. The build itself takes 8 to 30
+//! minutes and runs only when asked (`PYEMBED_CPYTHON_REPRO`, the last test
+//! here); see docs/cpython.md.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -152,4 +153,49 @@ fn the_crate_says_which_cpython_it_links() {
         linked.contains(".a") || linked.contains("archive sha256"),
         "{linked}"
     );
+}
+
+/// The reproducibility proof, run only when `PYEMBED_CPYTHON_REPRO` asks for
+/// it (it builds CPython; the normal suite must not):
+/// - `profile`: `build.sh --check-profile <series>`, an instrumented build and
+///   two training runs (a few minutes). Both runs must leave the same `.gcda`
+///   files, and the same profile as the cached build of the same recipe.
+/// - `full`: `build.sh --rebuild <series>`, a second complete build compared
+///   with the cached one byte for byte.
+///
+/// `PYEMBED_CPYTHON_REPRO_SERIES` picks the series (default 3.11).
+#[test]
+fn the_pinned_build_is_reproducible_when_asked() {
+    let Ok(mode) = std::env::var("PYEMBED_CPYTHON_REPRO") else {
+        eprintln!("not checked: set PYEMBED_CPYTHON_REPRO=profile or =full to build CPython");
+        return;
+    };
+    let series =
+        std::env::var("PYEMBED_CPYTHON_REPRO_SERIES").unwrap_or_else(|_| "3.11".to_owned());
+    let flag = match mode.as_str() {
+        "profile" => "--check-profile",
+        "full" => "--rebuild",
+        other => panic!("PYEMBED_CPYTHON_REPRO={other:?}: expected `profile` or `full`"),
+    };
+    let output = Command::new(cpython_dir().join("build.sh"))
+        .args([flag, series.as_str()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "build.sh {flag} {series}: {stderr}"
+    );
+    assert!(stderr.contains("(two training runs agree)"), "{stderr}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    if mode == "profile" {
+        let digest = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("profile_sha256="))
+            .unwrap_or_else(|| panic!("no profile digest in {stdout:?}"));
+        assert_eq!(digest.len(), 64, "{digest}");
+    } else {
+        assert!(stderr.contains("reproducible: "), "{stderr}");
+        assert!(!stderr.contains("NOT reproducible"), "{stderr}");
+    }
 }

@@ -5,6 +5,9 @@
 #   python-stdlib/cpython/build.sh --check-pins        validate pins.toml only (cheap; CI runs this)
 #   python-stdlib/cpython/build.sh --rebuild 3.11      ignore the cache, build again into a second
 #                                                      directory and compare (reproducibility proof)
+#   python-stdlib/cpython/build.sh --check-profile 3.11  the cheap proof: instrumented build and two
+#                                                      training runs only; their profiles must agree,
+#                                                      and agree with the cached build's profile
 #
 # Cache layout: ${PYEMBED_CPYTHON_CACHE:-$HOME/.cache/pyembed/cpython}/<tarball sha256>/
 #   lib/libpython3.X.a      the static interpreter, stdlib extension modules built in
@@ -69,9 +72,11 @@ EOF
 }
 
 rebuild=0
+check_profile=0
 case "${1:-}" in
   --check-pins) check_pins; exit 0 ;;
   --rebuild) rebuild=1; shift ;;
+  --check-profile) check_profile=1; shift ;;
 esac
 series="${1:-3.11}"
 
@@ -88,13 +93,28 @@ sde="$(pin "$series" source_date_epoch)"
 setup_local="$here/Setup.local"
 [ "$series" = 3.11 ] || setup_local="$here/Setup-$series.local"
 [ -f "$setup_local" ] || die "no Setup file for $series ($setup_local)"
+# Flags only some series get (3.11 gets none).
+series_configure_args=()
+if [ "$series" != 3.11 ]; then
+  # 3.13 prefers a system libmpdec (shared, when installed); use the bundled
+  # copy, as 3.11 does, so the host's packages do not change the build.
+  series_configure_args+=(--without-system-libmpdec)
+  # 3.13 compiles its own copy of mimalloc into obmalloc.o with global
+  # symbols (mi_process_init, _mi_options_init, ...); the whole-archive link
+  # of libpython then collides with the mimalloc crate of pyembed's
+  # `allocators` feature. CPython only uses it under PYTHONMALLOC=mimalloc
+  # (or free-threaded); pyembed installs its own allocators.
+  series_configure_args+=(--without-mimalloc)
+fi
 # Bump recipe_version whenever a flag or step below changes the output.
-recipe_version=2
-recipe="$( (echo "recipe_version=$recipe_version series=$series"; cat "$setup_local" "$here/pgo_train.py") | sha256sum | cut -c1-16)"
+recipe_version=3
+recipe="$( (echo "recipe_version=$recipe_version series=$series"
+  if [ ${#series_configure_args[@]} -gt 0 ]; then printf '%s\n' "${series_configure_args[@]}"; fi
+  cat "$setup_local" "$here/pgo_train.py") | sha256sum | cut -c1-16)"
 
 out="$cache_root/$sha256"
 if [ $rebuild = 1 ]; then out="$cache_root/$sha256.rebuild"; fi
-if [ $rebuild = 0 ] && [ -f "$out/build-info.txt" ] && grep -qx "recipe=$recipe" "$out/build-info.txt"; then
+if [ $rebuild = 0 ] && [ $check_profile = 0 ] && [ -f "$out/build-info.txt" ] && grep -qx "recipe=$recipe" "$out/build-info.txt"; then
   note "cached: $out"
   echo "$out"
   exit 0
@@ -155,7 +175,8 @@ configure_args=(
   --without-ensurepip
   --disable-test-modules
   --with-readline=editline          # BSD-licensed libedit, not GPL readline
-  "PROFILE_TASK=-B -E $build/pyembed_pgo_train.py"
+  # (Not run by make: build.sh runs the training itself, see below.)
+  "PROFILE_TASK=-B -s $build/pyembed_pgo_train.py"
   "CFLAGS=$map"
   # CPython's own executables link without LTO (GCC would otherwise run LTO
   # over the whole interpreter at each of its six links); the archive's
@@ -163,6 +184,7 @@ configure_args=(
   "LDFLAGS=-fno-lto"
   "ARFLAGS=rcsD"
 )
+configure_args+=("${series_configure_args[@]}")
 run ./configure "${configure_args[@]}" >"$build/configure.log" 2>&1 ||
   die "configure failed; see $build/configure.log"
 if [ "$series" = 3.11 ]; then
@@ -185,16 +207,76 @@ note "building (PGO training run, then the optimised build); log: $build/build.l
 # names the LTO sections with a random number.
 extra_cflags='-flto -ffat-lto-objects -frandom-seed=$@'
 jobs=(-j"${PYEMBED_CPYTHON_JOBS:-2}")
-# The instrumented build runs its own tools (_freeze_module, _bootstrap_python,
-# setup.py) in parallel and by timestamp, and they count into the same .gcda
-# files: a profile from them differs from build to build (seen: 75 of 225
-# objects). Only the training run may count, so the counters are wiped
-# between the instrumented build and the training run.
+# profile-opt's own training step is replaced by ours (what its
+# profile-run-stamp rule does, in order), for three reasons:
+# - the instrumented build runs its own tools (_freeze_module,
+#   _bootstrap_python, setup.py) in parallel and by timestamp, and they count
+#   into the same .gcda files (recipe 1: 75 of 225 objects differed), so the
+#   counters are wiped before the training run;
+# - make runs PROFILE_TASK as `./python $(PROFILE_TASK)` with make's
+#   environment (MAKEFLAGS, jobserver names) and ignores its exit status;
+# - recipes 1 and 2 passed -E in PROFILE_TASK, and -E makes the interpreter
+#   ignore PYTHONHASHSEED: every training run hashed str and bytes with a
+#   fresh random key, so dict and set layouts, probe sequences and iteration
+#   orders varied (recipe 2: 12 object-model members still differed).
+# The training runs twice on the same instrumented build; both runs must
+# leave the same .gcda files, byte for byte, or the build stops.
 run make "${jobs[@]}" profile-gen-stamp "EXTRA_CFLAGS=$extra_cflags" >"$build/build.log" 2>&1 ||
   die "make (instrumented build) failed; see $build/build.log"
-find "$build" -name '*.gcda' -delete
+# profile_digest: one SHA-256 over every .gcda file's name and contents.
+profile_digest() {
+  (cd "$build" && find . -name '*.gcda' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
+}
+# train <n>: wipe the counters and the bytecode caches the build's tools
+# wrote (so every module is compiled from source, as in every run), then run
+# the workload in the fixed environment; -s: no user site directory. Its
+# output goes next to the build directory, not into it: the script's
+# directory is sys.path[0], whose listing the import system reads and hashes,
+# so one file more there (run 1's output, during run 2) changed the counters.
+train() {
+  find "$build" -name '*.gcda' -delete
+  find "$build" -depth -name __pycache__ -exec rm -rf {} +
+  run ./python -B -s "$build/pyembed_pgo_train.py" >"$build.pgo-train-$1.out" 2>&1 ||
+    die "PGO training run $1 failed; see $build.pgo-train-$1.out"
+  grep -q '^pgo-train [0-9]*$' "$build.pgo-train-$1.out" ||
+    die "PGO training run $1 printed no result; see $build.pgo-train-$1.out"
+}
+train 1
+profile_1="$(profile_digest)"
+run1="$build.profile-1" # outside the tree that train wipes
+rm -rf "$run1" && mkdir "$run1"
+(cd "$build" && find . -name '*.gcda' -exec cp --parents -t "$run1" {} +)
+train 2
+profile="$(profile_digest)"
+gcda_count="$(find "$build" -name '*.gcda' | wc -l)"
+[ "$gcda_count" -gt 100 ] || die "the training run left only $gcda_count .gcda files"
+if [ "$profile_1" != "$profile" ]; then
+  (cd "$build" && find . -name '*.gcda' | LC_ALL=C sort |
+    while read -r f; do cmp -s "$f" "$run1/$f" || echo "  $f"; done) >&2
+  die "the PGO training is not deterministic: two runs on the same instrumented build left different .gcda files (above; run 1's are in $run1)"
+fi
+rm -rf "$run1"
+note "PGO profile: $gcda_count .gcda files, sha256 $profile (two training runs agree)"
+if [ $check_profile = 1 ]; then
+  # The cached build of the same recipe recorded its profile: a fresh
+  # instrumented build must train to the same one.
+  cached="$cache_root/$sha256/build-info.txt"
+  if [ -f "$cached" ] && grep -qx "recipe=$recipe" "$cached"; then
+    recorded="$(sed -n 's/^profile_sha256=//p' "$cached")"
+    [ "$recorded" = "$profile" ] ||
+      die "NOT reproducible: this build's PGO profile is $profile, the cached build's ($cached) is ${recorded:-missing}"
+    note "reproducible profile: the same as the cached build's ($cached)"
+  else
+    note "no cached build of recipe $recipe to compare the profile with"
+  fi
+  echo "profile_sha256=$profile"
+  exit 0
+fi
+# (GCC reads .gcda files directly: no merge step, unlike clang's .profraw.)
+run make clean-retain-profile >>"$build/build.log" 2>&1 || die "make clean-retain-profile failed"
+touch "$build/profile-run-stamp"
 run make "${jobs[@]}" profile-opt "EXTRA_CFLAGS=$extra_cflags" >>"$build/build.log" 2>&1 ||
-  die "make failed; see $build/build.log"
+  die "make (optimised build) failed; see $build/build.log"
 
 note "installing"
 run make install DESTDIR="$build/destdir" "EXTRA_CFLAGS=$extra_cflags" >"$build/install.log" 2>&1 ||
@@ -266,11 +348,16 @@ finished=$(date +%s)
   echo "archive_bytes=$(stat -c %s "$stage/lib/lib$libname.a")"
   echo "build_seconds=$((finished - started))"
   echo "gcc=$(gcc -dumpfullversion)"
-  echo "pgo_train_output=$(grep -m1 '^pgo-train ' "$build/build.log" || echo none)"
+  echo "pgo_train_output=$(cat "$build.pgo-train-2.out")"
+  echo "profile_gcda_files=$gcda_count"
+  echo "profile_sha256=$profile"
 } >"$stage/build-info.txt"
-rm -rf "$out"
+# Two renames: readers of $out (cargo builds linking it) see the old entry
+# or the new one, never a half-written one.
+rm -rf "$out.old"
+if [ -e "$out" ]; then mv "$out" "$out.old"; fi
 mv "$stage" "$out"
-sed -i "s|$stage|$out|g" "$out/pyo3-config.txt"
+rm -rf "$out.old"
 note "done in $((finished - started)) s: $out"
 
 # --rebuild: the reproducibility proof. The first build and this one must
