@@ -313,9 +313,6 @@ fn default_launcher() -> anyhow::Result<PathBuf> {
 /// Runs `pyembed build`.
 pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let plan = plan(args)?;
-    // Before anything is compiled: the launcher runs the bytecode, so it must
-    // link this pyembed's Python version.
-    let cpython = launcher_cpython(&plan.launcher)?;
     let launcher = std::fs::read(&plan.launcher)
         .with_context(|| format!("cannot read the launcher {}", plan.launcher.display()))?;
     if cfg!(target_os = "linux") && !launcher.starts_with(b"\x7fELF") {
@@ -332,6 +329,9 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
             plan.launcher.display()
         );
     }
+    // Before anything is compiled: the launcher runs the bytecode, so it must
+    // link this pyembed's Python version.
+    let cpython = launcher_cpython(&plan.launcher)?;
 
     let options = PackOptions {
         levels: plan.levels.clone(),
@@ -448,17 +448,12 @@ fn launcher_cpython(launcher: &Path) -> anyhow::Result<String> {
         .env_clear()
         .output()
         .with_context(|| format!("cannot run the launcher {}", launcher.display()))?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let field = |key: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
-            .map(str::to_owned)
-    };
-    let (Some(version), Some(cpython), true) = (
-        field("python-version"),
-        field("cpython"),
-        output.status.success(),
-    ) else {
+    let described = output
+        .status
+        .success()
+        .then(|| parse_description(&String::from_utf8_lossy(&output.stdout)))
+        .flatten();
+    let Some((version, cpython)) = described else {
         bail!(
             "the launcher {} did not describe itself ({}{})\nhint: pass the pyembed-launcher \
              built with this pyembed",
@@ -471,7 +466,21 @@ fn launcher_cpython(launcher: &Path) -> anyhow::Result<String> {
                 .unwrap_or_default()
         );
     };
-    let ours = pyembed::LINKED_PYTHON_VERSION;
+    check_launcher_version(launcher, &version, pyembed::LINKED_PYTHON_VERSION)?;
+    Ok(cpython)
+}
+
+/// The `python-version` and `cpython` lines of a launcher's description.
+fn parse_description(text: &str) -> Option<(String, String)> {
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
+            .map(str::to_owned)
+    };
+    Some((field("python-version")?, field("cpython")?))
+}
+
+fn check_launcher_version(launcher: &Path, version: &str, ours: &str) -> anyhow::Result<()> {
     if version != ours {
         bail!(
             "the launcher {} links CPython {version}, but this pyembed compiles bytecode for \
@@ -479,8 +488,9 @@ fn launcher_cpython(launcher: &Path) -> anyhow::Result<String> {
             launcher.display()
         );
     }
-    Ok(cpython)
+    Ok(())
 }
+
 
 /// Starts the linked CPython in this process once (isolated, no `site`),
 /// for questions only it can answer. It is never finalized: the process
@@ -703,4 +713,29 @@ fn write_executable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     drop(file);
     std::fs::rename(&tmp, path)
         .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_launcher_of_another_version_is_refused() {
+        let described = parse_description("python-version: 3.13\ncpython: pinned CPython 3.13.5\n");
+        assert_eq!(
+            described,
+            Some(("3.13".to_owned(), "pinned CPython 3.13.5".to_owned()))
+        );
+        assert_eq!(parse_description("cpython: x\n"), None);
+        let error = check_launcher_version(Path::new("/l"), "3.13", "3.11")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(
+                "the launcher /l links CPython 3.13, but this pyembed compiles bytecode for 3.11"
+            ),
+            "{error}"
+        );
+        assert!(check_launcher_version(Path::new("/l"), "3.11", "3.11").is_ok());
+    }
 }
