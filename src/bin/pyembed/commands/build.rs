@@ -491,7 +491,6 @@ fn check_launcher_version(launcher: &Path, version: &str, ours: &str) -> anyhow:
     Ok(())
 }
 
-
 /// Starts the linked CPython in this process once (isolated, no `site`),
 /// for questions only it can answer. It is never finalized: the process
 /// exits soon after.
