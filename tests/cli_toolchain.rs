@@ -14,6 +14,20 @@ struct Run {
     stderr: String,
 }
 
+impl Run {
+    /// Exit status 1, and stderr holds every one of `parts`.
+    fn fails_saying(&self, parts: &[&str]) {
+        assert_eq!(self.code, 1, "{}", self.stderr);
+        for part in parts {
+            assert!(
+                self.stderr.contains(part),
+                "{part:?} not in:\n{}",
+                self.stderr
+            );
+        }
+    }
+}
+
 /// Runs our `pyembed` with `args`, looking for toolchains under `root`.
 fn pyembed(root: &Path, args: &[&str], cwd: &Path) -> Run {
     let output = Command::new(PYEMBED)
@@ -129,16 +143,10 @@ fn a_toolchain_built_from_other_sources_is_not_used() {
         &["build", "--python-version", "3.13", "--python"],
         cwd.path(),
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("was built from other sources (digest 000000000000")
-            && run
-                .stderr
-                .contains("python-stdlib/cpython/toolchain.sh 3.13"),
-        "{}",
-        run.stderr
-    );
+    run.fails_saying(&[
+        "was built from other sources (digest 000000000000",
+        "python-stdlib/cpython/toolchain.sh 3.13",
+    ]);
     assert!(!root.path().join("3.13/called").exists());
 
     // This pyembed's own version: it says so and runs here (the missing
@@ -148,14 +156,10 @@ fn a_toolchain_built_from_other_sources_is_not_used() {
         &["pack", "--path", "missing", "-o", "c.pyembed"],
         cwd.path(),
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("pyembed pack: not using the pinned toolchain:")
-            && run.stderr.contains("(this pyembed)"),
-        "{}",
-        run.stderr
-    );
+    run.fails_saying(&[
+        "pyembed pack: not using the pinned toolchain:",
+        "(this pyembed)",
+    ]);
     assert!(!root.path().join("3.11/called").exists());
 
     // --cpython pinned insists.
@@ -172,13 +176,7 @@ fn a_toolchain_built_from_other_sources_is_not_used() {
         ],
         cwd.path(),
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("--cpython pinned:")
-            && run.stderr.contains("was built from other sources"),
-        "{}",
-        run.stderr
-    );
+    run.fails_saying(&["--cpython pinned:", "was built from other sources"]);
 }
 
 #[test]
@@ -190,29 +188,18 @@ fn without_a_toolchain_only_the_linked_version_can_be_built() {
         &["build", "--python-version", "3.13", "--python", "-o", "x"],
         cwd.path(),
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("this pyembed links CPython 3.11")
-            && run.stderr.contains("there is no toolchain at")
-            && run.stderr.contains(
-                "hint: build the pinned toolchain with `python-stdlib/cpython/toolchain.sh 3.13`"
-            ),
-        "{}",
-        run.stderr
-    );
+    run.fails_saying(&[
+        "this pyembed links CPython 3.11",
+        "there is no toolchain at",
+        "hint: build the pinned toolchain with `python-stdlib/cpython/toolchain.sh 3.13`",
+    ]);
 
     let run = pyembed(
         root.path(),
         &["pack", "--cpython", "pinned", "--path", "src", "-o", "c"],
         cwd.path(),
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("--cpython pinned: there is no toolchain at"),
-        "{}",
-        run.stderr
-    );
+    run.fails_saying(&["--cpython pinned: there is no toolchain at"]);
 
     let run = pyembed(
         root.path(),
@@ -229,13 +216,7 @@ fn without_a_toolchain_only_the_linked_version_can_be_built() {
         ],
         cwd.path(),
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("--cpython linked: this pyembed links CPython 3.11, not 3.13"),
-        "{}",
-        run.stderr
-    );
+    run.fails_saying(&["--cpython linked: this pyembed links CPython 3.11, not 3.13"]);
 }
 
 #[test]
@@ -257,15 +238,10 @@ fn an_incomplete_toolchain_is_named() {
         ],
         cwd.path(),
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(&format!(
-            "{} is not a standard library (no os.py)",
-            dir.join("lib/python3.13").display()
-        )),
-        "{}",
-        run.stderr
-    );
+    run.fails_saying(&[&format!(
+        "{} is not a standard library (no os.py)",
+        dir.join("lib/python3.13").display()
+    )]);
 
     fs::remove_file(dir.join("bin/pyembed-launcher")).unwrap();
     let run = pyembed(
@@ -386,12 +362,6 @@ fn a_bare_launcher_describes_itself_and_build_checks_it() {
         ],
         cwd.path(),
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("the launcher /bin/true did not describe itself"),
-        "{}",
-        run.stderr
-    );
+    run.fails_saying(&["the launcher /bin/true did not describe itself"]);
     assert!(!cwd.path().join("app").exists());
 }
