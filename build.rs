@@ -70,6 +70,26 @@ fn main() {
 fn linked_cpython(config: &pyo3_build_config::InterpreterConfig) {
     let version = format!("{}.{}", config.version().major, config.version().minor);
     println!("cargo::rustc-env=PYEMBED_LINKED_PYTHON_VERSION={version}");
+    // The `python` executable of the same CPython build and its standard
+    // library (`<prefix>/lib/pythonX.Y` next to `<prefix>/bin`): the tests
+    // compare against them and pack that standard library, whichever CPython
+    // is linked. Empty when the pyo3 config names no executable.
+    let executable = config.executable().unwrap_or("");
+    let stdlib = Path::new(executable)
+        .parent()
+        .and_then(Path::parent)
+        .map(|prefix| prefix.join("lib").join(format!("python{version}")))
+        .filter(|_| !executable.is_empty());
+    println!("cargo::rustc-env=PYEMBED_LINKED_PYTHON_EXECUTABLE={executable}");
+    println!(
+        "cargo::rustc-env=PYEMBED_LINKED_CACHE_TAG=cpython-{}{}",
+        config.version().major,
+        config.version().minor
+    );
+    println!(
+        "cargo::rustc-env=PYEMBED_LINKED_STDLIB={}",
+        stdlib.as_deref().unwrap_or(Path::new("")).display()
+    );
     let Some(lib_dir) = config.lib_dir() else {
         println!(
             "cargo::rustc-env=PYEMBED_LINKED_CPYTHON=CPython {version} (no lib_dir in the pyo3 config)"

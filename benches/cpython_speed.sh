@@ -21,6 +21,12 @@
 #   embed-lto     the same, linked with PYEMBED_CPYTHON_LTO_LINK=1 (GCC
 #                 LTO over the interpreter at the final link)
 #
+# With TOOLCHAINS set (e.g. TOOLCHAINS="3.11 3.13"), nothing is built with
+# cargo: the variants are debian and, per version, the pinned build's own
+# executable (pinned-exe-X.Y) and the hermetic `python` that version's
+# toolchain builds (`pyembed build --python`: stdlib packed, filesystem
+# importer off; hermetic-X.Y), from $PYEMBED_TOOLCHAINS (toolchain.sh).
+#
 # Each repetition runs every variant once, in reversed order on odd
 # repetitions. Prints medians, min/max and the ratio of each median to
 # debian's. Nothing fails on a time.
@@ -40,30 +46,52 @@ PYTHON=${PYTHON:-/usr/bin/python3.11}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 
-# PINNED: a cache directory of build.sh to use as is (skips the cache check).
-pinned=${PINNED:-$(python-stdlib/cpython/build.sh 3.11)}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pyembed-cpython-speed.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+# variant name -> command prefix
+declare -A cmd
+cmd[debian]="$PYTHON"
+variants=(debian)
 
-echo "building the three examples/packed-python variants" >&2
-cargo build -q --release --features cli --example packed-python --bin pyembed
-cp target/release/examples/packed-python "$WORK/embed-debian"
-cp target/release/pyembed "$WORK/pyembed-debian"
-PINNED_TARGET_DIR=${PINNED_TARGET_DIR:-$REPO/target/cpython-pinned}
-pinned_env=(env CARGO_TARGET_DIR="$PINNED_TARGET_DIR" PYO3_CONFIG_FILE="$pinned/pyo3-config.txt")
-"${pinned_env[@]}" cargo build -q --release --features cli --example packed-python --bin pyembed
-cp "$PINNED_TARGET_DIR/release/examples/packed-python" "$WORK/embed-pinned"
-cp "$PINNED_TARGET_DIR/release/pyembed" "$WORK/pyembed-pinned"
-"${pinned_env[@]}" PYEMBED_CPYTHON_LTO_LINK=1 cargo build -q --release --features cli --example packed-python
-cp "$PINNED_TARGET_DIR/release/examples/packed-python" "$WORK/embed-lto"
+if [[ -n ${TOOLCHAINS:-} ]]; then
+  toolchains=${PYEMBED_TOOLCHAINS:-${XDG_CACHE_HOME:-$HOME/.cache}/pyembed/toolchains}
+  for series in $TOOLCHAINS; do
+    bin="$toolchains/$series/bin"
+    [[ -x $bin/pyembed ]] || { echo "no toolchain at $toolchains/$series (python-stdlib/cpython/toolchain.sh $series)" >&2; exit 1; }
+    echo "building the hermetic python of the $series toolchain" >&2
+    "$bin/pyembed" build --python --cpython pinned --python-version "$series" -o "$WORK/hermetic-$series" >/dev/null
+    cmd[pinned-exe-$series]="$(readlink -f "$toolchains/$series/lib")/../bin/python$series"
+    cmd[hermetic-$series]="$WORK/hermetic-$series"
+    variants+=("pinned-exe-$series" "hermetic-$series")
+  done
+else
+  # PINNED: a cache directory of build.sh to use as is (skips the cache check).
+  pinned=${PINNED:-$(python-stdlib/cpython/build.sh 3.11)}
 
-echo "packing both standard libraries" >&2
-# Both with the Debian-linked packer: its compile workers find their own
-# stdlib under /usr, while the pinned build's prefix (/opt/pyembed/...) is a
-# fixed string that does not exist on disk. Both interpreters are 3.11.2 with
-# the same compiler, so the bytecode is the same either way.
-"$WORK/pyembed-debian" pack --stdlib /usr/lib/python3.11 -o "$WORK/debian.pyembed" >/dev/null
-"$WORK/pyembed-debian" pack --stdlib "$pinned/install/lib/python3.11" -o "$WORK/pinned.pyembed" >/dev/null
+  echo "building the three examples/packed-python variants" >&2
+  cargo build -q --release --features cli --example packed-python --bin pyembed
+  cp target/release/examples/packed-python "$WORK/embed-debian"
+  cp target/release/pyembed "$WORK/pyembed-debian"
+  PINNED_TARGET_DIR=${PINNED_TARGET_DIR:-$REPO/target/cpython-pinned}
+  pinned_env=(env CARGO_TARGET_DIR="$PINNED_TARGET_DIR" PYO3_CONFIG_FILE="$pinned/pyo3-config.txt")
+  "${pinned_env[@]}" cargo build -q --release --features cli --example packed-python --bin pyembed
+  cp "$PINNED_TARGET_DIR/release/examples/packed-python" "$WORK/embed-pinned"
+  cp "$PINNED_TARGET_DIR/release/pyembed" "$WORK/pyembed-pinned"
+  "${pinned_env[@]}" PYEMBED_CPYTHON_LTO_LINK=1 cargo build -q --release --features cli --example packed-python
+  cp "$PINNED_TARGET_DIR/release/examples/packed-python" "$WORK/embed-lto"
+
+  echo "packing both standard libraries" >&2
+  # Both with the Debian-linked packer. Both interpreters are 3.11.2 with the
+  # same compiler, so the bytecode is the same either way.
+  "$WORK/pyembed-debian" pack --stdlib /usr/lib/python3.11 -o "$WORK/debian.pyembed" >/dev/null
+  "$WORK/pyembed-debian" pack --stdlib "$pinned/install/lib/python3.11" -o "$WORK/pinned.pyembed" >/dev/null
+
+  cmd[pinned-exe]="$pinned/install/bin/python3.11"
+  cmd[embed-debian]="env PYEMBED_PACKED_RESOURCES=$WORK/debian.pyembed PYEMBED_FILESYSTEM_IMPORTER=0 $WORK/embed-debian"
+  cmd[embed-pinned]="env PYEMBED_PACKED_RESOURCES=$WORK/pinned.pyembed PYEMBED_FILESYSTEM_IMPORTER=0 $WORK/embed-pinned"
+  cmd[embed-lto]="env PYEMBED_PACKED_RESOURCES=$WORK/pinned.pyembed PYEMBED_FILESYSTEM_IMPORTER=0 $WORK/embed-lto"
+  variants+=(pinned-exe embed-debian embed-pinned embed-lto)
+fi
 
 cat >"$WORK/cpu.py" <<'EOF'
 import json, sys, time
@@ -98,18 +126,9 @@ for name in names:
 print(time.perf_counter() - t0)
 EOF
 
-# variant name -> command prefix
-declare -A cmd
-cmd[debian]="$PYTHON"
-cmd[pinned-exe]="$pinned/install/bin/python3.11"
-cmd[embed-debian]="env PYEMBED_PACKED_RESOURCES=$WORK/debian.pyembed PYEMBED_FILESYSTEM_IMPORTER=0 $WORK/embed-debian"
-cmd[embed-pinned]="env PYEMBED_PACKED_RESOURCES=$WORK/pinned.pyembed PYEMBED_FILESYSTEM_IMPORTER=0 $WORK/embed-pinned"
-cmd[embed-lto]="env PYEMBED_PACKED_RESOURCES=$WORK/pinned.pyembed PYEMBED_FILESYSTEM_IMPORTER=0 $WORK/embed-lto"
-variants=(debian pinned-exe embed-debian embed-pinned embed-lto)
-
 # Which interpreter each variant really runs.
 for v in "${variants[@]}"; do
-  printf '%-13s %s\n' "$v" "$(${cmd[$v]} -I -S -c 'import sys; print(sys.version.replace(chr(10), " "))')"
+  printf '%-16s %s\n' "$v" "$(${cmd[$v]} -I -S -c 'import sys; print(sys.version.replace(chr(10), " "))')"
 done
 
 # The module list: names from benches/stdlib-modules.txt every variant imports.
@@ -152,5 +171,5 @@ for workload in ("cpu", "import"):
     for v in variants:
         t = times[v]
         m = statistics.median(t)
-        print(f"  {v:<13} {m:8.4f}  ({min(t):.4f}..{max(t):.4f})  {m / base:5.3f}x")
+        print(f"  {v:<16} {m:8.4f}  ({min(t):.4f}..{max(t):.4f})  {m / base:5.3f}x")
 EOF

@@ -36,16 +36,26 @@ for compress in none all; do
   # offset to the end gives the parser a real blob with trailing bytes.
   tail -c +4097 "$blob" > "$root/fuzz/corpus/packed_blob/real-$compress"
 done
-# executable_bytes: a built executable whose "launcher" is a small stand-in
-# (any ELF header will do for `pyembed build`), so the seed stays small.
+# executable_bytes: a built executable whose "launcher" is a small stand-in, so
+# the seed stays small. `pyembed build` runs the launcher to ask which CPython
+# it links (`--pyembed-describe`), so the stand-in is a tiny C program giving
+# the same answer as this pyembed.
+version="$("$pyembed" --version | sed -n 's/^python-version: //p')"
+[[ -n "$version" ]] || { echo "seed.sh: $pyembed --version names no python-version" >&2; exit 2; }
+cat > "$work/launcher.c" <<C
+#include <stdio.h>
+int main(void) {
+  fputs("python-version: $version\\ncpython: a stand-in launcher for fuzz seeds\\n", stdout);
+  return 0;
+}
+C
 launcher="$work/launcher"
-printf '\x7fELF\x02\x01\x01' > "$launcher"
-head -c 4089 /dev/zero >> "$launcher"
+"${CC:-cc}" -Os -s -o "$launcher" "$work/launcher.c"
 mkdir -p "$work/stub/encodings"
 printf '# a stand-in standard library\n' > "$work/stub/encodings/__init__.py"
 "$pyembed" pack --path "$work/stub" --output "$work/stub.pyembed" >/dev/null 2>&1
 "$pyembed" build --launcher "$launcher" --stdlib-container "$work/stub.pyembed" \
-  --path "$tree" --entry app:main --compress none -o "$work/exe" >/dev/null 2>&1
+  --path "$tree" --entry app:main --compress none -o "$work/exe" >/dev/null
 cp "$work/exe" "$root/fuzz/corpus/executable_bytes/built-app"
 cp "$work/exe" "$root/fuzz/corpus/cli_inspect_verify/built-app"
 cp "$root"/fuzz/corpus/container_bytes/real-* "$root/fuzz/corpus/cli_inspect_verify/"

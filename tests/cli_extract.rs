@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use cli_support::{content_digest, listing, pack, pyembed, sample_tree};
+use cli_support::{FAST_EXTENSION, content_digest, listing, pack, pyembed, sample_tree, tagged};
 use pyembed::resources::{ContainerWriter, Tier, WriteOptions};
 use python_packed_resources::Resource;
 
@@ -32,7 +32,7 @@ fn extracting_and_repacking_gives_the_same_container() {
     assert!(run.stdout.contains("extracted 9 resources"), "{run:?}");
     assert_eq!(
         listing(&out),
-        [
+        tagged(&[
             "__pycache__/",
             "__pycache__/demo.cpython-311.pyc",
             "__pycache__/top.cpython-311.pyc",
@@ -57,13 +57,13 @@ fn extracting_and_repacking_gives_the_same_container() {
             "ns/__pycache__/portion.cpython-311.pyc",
             "ns/portion.py",
             "top.py",
-        ]
+        ])
     );
     for (root, relative) in [
         (&src, "app/core.py"),
         (&src, "app/data/config.json"),
         (&src, "app.libs/libfoo.so.1"),
-        (&src, "fast.cpython-311-x86_64-linux-gnu.so"),
+        (&src, FAST_EXTENSION),
         (&site, "demo-1.0.dist-info/METADATA"),
         (&site, "demo.py"),
     ] {
@@ -73,8 +73,16 @@ fn extracting_and_repacking_gives_the_same_container() {
             "{relative}"
         );
     }
-    let pyc = fs::read(out.join("app/__pycache__/core.cpython-311.pyc")).unwrap();
-    assert_eq!(&pyc[..8], b"\xa7\r\r\n\x03\0\0\0", "checked hash-based pyc");
+    let pyc = fs::read(out.join(&tagged(&["app/__pycache__/core.cpython-311.pyc"])[0])).unwrap();
+    // The magic number of the linked CPython, then the flags of a checked
+    // hash-based pyc.
+    let magic: &[u8] = match pyembed::LINKED_PYTHON_VERSION {
+        "3.11" => b"\xa7\r\r\n",
+        "3.13" => b"\xf3\r\r\n",
+        other => panic!("no magic number known for Python {other}"),
+    };
+    assert_eq!(&pyc[..4], magic, "the magic number of the linked CPython");
+    assert_eq!(&pyc[4..8], b"\x03\0\0\0", "checked hash-based pyc");
 
     // Packing the extracted tree again reproduces the container exactly:
     // same modules, same sources, same bytecode, same everything.
@@ -85,14 +93,11 @@ fn extracting_and_repacking_gives_the_same_container() {
     assert_eq!(run.code, 0, "{run:?}");
 }
 
-/// The pycs are valid for CPython 3.11: magic, flags, source hash and a
-/// code object that runs. Skipped when `python3.11` is not installed.
+/// The pycs are valid for the linked CPython's own `python` executable:
+/// magic, flags, source hash and a code object that runs.
 #[test]
 fn extracted_pycs_are_accepted_by_cpython() {
-    let Ok(python) = which("python3.11") else {
-        eprintln!("python3.11 not found; skipping");
-        return;
-    };
+    let python = env!("PYEMBED_LINKED_PYTHON_EXECUTABLE");
     let dir = tempfile::tempdir().unwrap();
     let (src, site) = sample_tree(dir.path());
     let container = dir.path().join("app.pyembed");
@@ -130,23 +135,14 @@ for pyc in sorted(root.rglob("*.pyc")):
         .collect();
     assert_eq!(
         checked,
-        [
+        tagged(&[
             "__pycache__/demo.cpython-311.pyc",
             "__pycache__/top.cpython-311.pyc",
             "app/__pycache__/__init__.cpython-311.pyc",
             "app/__pycache__/core.cpython-311.pyc",
             "ns/__pycache__/portion.cpython-311.pyc",
-        ]
+        ])
     );
-}
-
-fn which(program: &str) -> Result<std::path::PathBuf, ()> {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
-        .ok_or(())
 }
 
 /// Writes a container holding `resources` to `path`.

@@ -20,10 +20,12 @@ fn human_report_lists_regions_counts_sizes_and_resources() {
     ]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stderr, "");
-    insta::assert_snapshot!(
-        "inspect_human_resources",
-        redact(&run.stdout, dir.path(), &[&container])
-    );
+    cli_support::with_version_snapshots(|| {
+        insta::assert_snapshot!(
+            "inspect_human_resources",
+            redact(&run.stdout, dir.path(), &[&container])
+        )
+    });
 }
 
 #[test]
@@ -35,10 +37,12 @@ fn human_report_of_a_compressed_container() {
 
     let run = pyembed(["inspect".as_ref(), container.as_os_str()]);
     assert_eq!(run.code, 0, "{run:?}");
-    insta::assert_snapshot!(
-        "inspect_human_compressed",
-        redact(&run.stdout, dir.path(), &[&container])
-    );
+    cli_support::with_version_snapshots(|| {
+        insta::assert_snapshot!(
+            "inspect_human_compressed",
+            redact(&run.stdout, dir.path(), &[&container])
+        )
+    });
 }
 
 #[test]
@@ -53,10 +57,12 @@ fn json_report_is_stable_and_lists_every_resource() {
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["resources"].as_array().unwrap().len(), 9);
     assert_eq!(report["counts"]["tier1"], 9);
-    insta::assert_snapshot!(
-        "inspect_json",
-        redact(&run.stdout, dir.path(), &[&container])
-    );
+    cli_support::with_version_snapshots(|| {
+        insta::assert_snapshot!(
+            "inspect_json",
+            redact(&run.stdout, dir.path(), &[&container])
+        )
+    });
 
     // The same container inspected twice gives the same bytes.
     let again = pyembed(["inspect".as_ref(), "--json".as_ref(), container.as_os_str()]);

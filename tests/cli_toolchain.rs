@@ -8,6 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const PYEMBED: &str = env!("CARGO_BIN_EXE_pyembed");
+/// The version this pyembed links, and another pinned one.
+const OURS: &str = pyembed::LINKED_PYTHON_VERSION;
+const OTHER: &str = if matches!(OURS.as_bytes(), b"3.11") {
+    "3.13"
+} else {
+    "3.11"
+};
 
 struct Run {
     code: i32,
@@ -90,19 +97,19 @@ fn tempdir() -> tempfile::TempDir {
 #[test]
 fn build_and_pack_hand_over_to_the_toolchain_of_the_version_asked_for() {
     let root = tempdir();
-    let toolchain = fake_toolchain(root.path(), "3.13", &our_sources());
+    let toolchain = fake_toolchain(root.path(), OTHER, &our_sources());
     let cwd = tempdir();
     for (command, args) in [
         (
             "build",
-            &["build", "--python-version", "3.13", "--python", "-o", "out"][..],
+            &["build", "--python-version", OTHER, "--python", "-o", "out"][..],
         ),
         (
             "pack",
             &[
                 "pack",
                 "--python-version",
-                "3.13",
+                OTHER,
                 "--path",
                 "src",
                 "-o",
@@ -121,7 +128,7 @@ fn build_and_pack_hand_over_to_the_toolchain_of_the_version_asked_for() {
         assert_eq!(called.lines().collect::<Vec<_>>(), expected, "{command}");
         assert!(
             run.stderr.contains(&format!(
-                "pyembed {command}: CPython 3.13: fake CPython 3.13 (toolchain {}",
+                "pyembed {command}: CPython {OTHER}: fake CPython {OTHER} (toolchain {}",
                 toolchain.join("bin/pyembed").display()
             )),
             "{}",
@@ -133,21 +140,21 @@ fn build_and_pack_hand_over_to_the_toolchain_of_the_version_asked_for() {
 #[test]
 fn a_toolchain_built_from_other_sources_is_not_used() {
     let root = tempdir();
-    fake_toolchain(root.path(), "3.13", &"0".repeat(64));
-    fake_toolchain(root.path(), "3.11", &"0".repeat(64));
+    fake_toolchain(root.path(), OTHER, &"0".repeat(64));
+    fake_toolchain(root.path(), OURS, &"0".repeat(64));
     let cwd = tempdir();
 
     // Another version: nothing else can compile for it.
     let run = pyembed(
         root.path(),
-        &["build", "--python-version", "3.13", "--python"],
+        &["build", "--python-version", OTHER, "--python"],
         cwd.path(),
     );
     run.fails_saying(&[
         "was built from other sources (digest 000000000000",
-        "python-stdlib/cpython/toolchain.sh 3.13",
+        &format!("python-stdlib/cpython/toolchain.sh {OTHER}"),
     ]);
-    assert!(!root.path().join("3.13/called").exists());
+    assert!(!root.path().join(OTHER).join("called").exists());
 
     // This pyembed's own version: it says so and runs here (the missing
     // input then fails the pack, after the selection).
@@ -160,7 +167,7 @@ fn a_toolchain_built_from_other_sources_is_not_used() {
         "pyembed pack: not using the pinned toolchain:",
         "(this pyembed)",
     ]);
-    assert!(!root.path().join("3.11/called").exists());
+    assert!(!root.path().join(OURS).join("called").exists());
 
     // --cpython pinned insists.
     let run = pyembed(
@@ -185,13 +192,15 @@ fn without_a_toolchain_only_the_linked_version_can_be_built() {
     let cwd = tempdir();
     let run = pyembed(
         root.path(),
-        &["build", "--python-version", "3.13", "--python", "-o", "x"],
+        &["build", "--python-version", OTHER, "--python", "-o", "x"],
         cwd.path(),
     );
     run.fails_saying(&[
-        "this pyembed links CPython 3.11",
+        &format!("this pyembed links CPython {OURS}"),
         "there is no toolchain at",
-        "hint: build the pinned toolchain with `python-stdlib/cpython/toolchain.sh 3.13`",
+        &format!(
+            "hint: build the pinned toolchain with `python-stdlib/cpython/toolchain.sh {OTHER}`"
+        ),
     ]);
 
     let run = pyembed(
@@ -208,7 +217,7 @@ fn without_a_toolchain_only_the_linked_version_can_be_built() {
             "--cpython",
             "linked",
             "--python-version",
-            "3.13",
+            OTHER,
             "--path",
             "src",
             "-o",
@@ -216,21 +225,23 @@ fn without_a_toolchain_only_the_linked_version_can_be_built() {
         ],
         cwd.path(),
     );
-    run.fails_saying(&["--cpython linked: this pyembed links CPython 3.11, not 3.13"]);
+    run.fails_saying(&[&format!(
+        "--cpython linked: this pyembed links CPython {OURS}, not {OTHER}"
+    )]);
 }
 
 #[test]
 fn an_incomplete_toolchain_is_named() {
     let root = tempdir();
-    let dir = fake_toolchain(root.path(), "3.13", &our_sources());
-    fs::remove_file(dir.join("lib/python3.13/os.py")).unwrap();
+    let dir = fake_toolchain(root.path(), OTHER, &our_sources());
+    fs::remove_file(dir.join(format!("lib/python{OTHER}/os.py"))).unwrap();
     let cwd = tempdir();
     let run = pyembed(
         root.path(),
         &[
             "pack",
             "--python-version",
-            "3.13",
+            OTHER,
             "--path",
             "src",
             "-o",
@@ -240,7 +251,7 @@ fn an_incomplete_toolchain_is_named() {
     );
     run.fails_saying(&[&format!(
         "{} is not a standard library (no os.py)",
-        dir.join("lib/python3.13").display()
+        dir.join(format!("lib/python{OTHER}")).display()
     )]);
 
     fs::remove_file(dir.join("bin/pyembed-launcher")).unwrap();
@@ -249,7 +260,7 @@ fn an_incomplete_toolchain_is_named() {
         &[
             "pack",
             "--python-version",
-            "3.13",
+            OTHER,
             "--path",
             "src",
             "-o",
@@ -270,13 +281,13 @@ fn an_incomplete_toolchain_is_named() {
 #[test]
 fn a_handed_over_pyembed_never_hands_over_again() {
     let root = tempdir();
-    fake_toolchain(root.path(), "3.13", &our_sources());
+    fake_toolchain(root.path(), OTHER, &our_sources());
     let cwd = tempdir();
     let output = Command::new(PYEMBED)
         .args([
             "pack",
             "--python-version",
-            "3.13",
+            OTHER,
             "--path",
             "src",
             "-o",
@@ -290,10 +301,10 @@ fn a_handed_over_pyembed_never_hands_over_again() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("links CPython 3.11, but 3.13 was asked for"),
+        stderr.contains(&format!("links CPython {OURS}, but {OTHER} was asked for")),
         "{stderr}"
     );
-    assert!(!root.path().join("3.13/called").exists());
+    assert!(!root.path().join(OTHER).join("called").exists());
 }
 
 #[test]
@@ -322,7 +333,7 @@ fn the_version_says_what_a_toolchain_is_checked_against() {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("pyembed "), "{text}");
     assert_eq!(lines[1].len(), "sources: ".len() + 64, "{text}");
-    assert_eq!(lines[2], "python-version: 3.11", "{text}");
+    assert_eq!(lines[2], format!("python-version: {OURS}"), "{text}");
     assert_eq!(lines[3], format!("cpython: {}", pyembed::LINKED_CPYTHON));
 }
 
@@ -337,7 +348,7 @@ fn a_bare_launcher_describes_itself_and_build_checks_it() {
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
         format!(
-            "python-version: 3.11\ncpython: {}\n",
+            "python-version: {OURS}\ncpython: {}\n",
             pyembed::LINKED_CPYTHON
         )
     );

@@ -16,10 +16,41 @@ use pyembed::resources::{Container, DataField, PackedResourcesSource};
 use support::python;
 
 /// The interpreter's first extension suffix.
-const SUFFIX: &str = ".cpython-311-x86_64-linux-gnu.so";
+const SUFFIX: &str = concat!(
+    ".",
+    env!("PYEMBED_LINKED_CACHE_TAG"),
+    "-x86_64-linux-gnu.so"
+);
 
 fn hermetic(containers: &[&Path]) -> OxidizedPythonInterpreterConfig<'static> {
     importer_support::hermetic_config(containers)
+}
+
+/// The C headers of the linked CPython: `<prefix>/include/pythonX.Y` next to
+/// its `<prefix>/lib/pythonX.Y`.
+fn include_dir() -> PathBuf {
+    let stdlib = Path::new(importer_support::STDLIB);
+    let prefix = stdlib
+        .parent()
+        .and_then(Path::parent)
+        .expect("a stdlib under <prefix>/lib");
+    prefix
+        .join("include")
+        .join(stdlib.file_name().expect("pythonX.Y"))
+}
+
+/// Whether the linked CPython's standard library has its extension modules
+/// as shared objects (Debian's `lib-dynload`), which these tests pack and
+/// load from memory. The pinned build has them built in: then the tests that
+/// need them say so and return.
+fn stdlib_extensions_are_shared(test: &str) -> bool {
+    let shared = Path::new(importer_support::STDLIB)
+        .join(format!("lib-dynload/_json{SUFFIX}"))
+        .is_file();
+    if !shared {
+        eprintln!("skipped {test}: the linked CPython has its extension modules built in");
+    }
+    shared
 }
 
 /// A directory under Cargo's per-target temporary directory that a forked
@@ -148,6 +179,9 @@ problems
 
 #[test]
 fn stdlib_extension_modules_import_from_memory() {
+    if !stdlib_extensions_are_shared("stdlib_extension_modules_import_from_memory") {
+        return;
+    }
     let container = importer_support::stdlib_and_app();
     // A private TMPDIR that must stay empty (other tests write to /tmp).
     let tmpdir = stable_dir("tmpdir");
@@ -174,10 +208,15 @@ const HIDDEN_CHILD_VAR: &str = "PYEMBED_TEST_EXTENSIONS_HIDDEN_CHILD";
 
 #[test]
 fn extension_modules_import_with_the_host_stdlib_hidden() {
+    if !stdlib_extensions_are_shared("extension_modules_import_with_the_host_stdlib_hidden") {
+        return;
+    }
     let container = importer_support::stdlib_and_app();
     if std::env::var_os(HIDDEN_CHILD_VAR).is_some() {
         assert!(
-            !Path::new("/usr/lib/python3.11/lib-dynload").exists(),
+            !Path::new(importer_support::STDLIB)
+                .join("lib-dynload")
+                .exists(),
             "the host stdlib is still visible"
         );
         let report: (String, String, i64, bool) = python(
@@ -210,6 +249,9 @@ fn extension_modules_import_with_the_host_stdlib_hidden() {
 
 #[test]
 fn a_damaged_extension_module_fails_with_the_digest_error() {
+    if !stdlib_extensions_are_shared("a_damaged_extension_module_fails_with_the_digest_error") {
+        return;
+    }
     let original = importer_support::stdlib_and_app();
     let damaged = stable_dir("damaged").join("decimal-damaged.pyembed");
     let container = Container::open(&PackedResourcesSource::MemoryMappedPath(original.clone()))
@@ -271,7 +313,7 @@ fn fake_and_shadowed() -> PathBuf {
     // `_json` as both source and extension module: the extension wins.
     std::fs::write(tree.join("_json.py"), "raise RuntimeError('the .py won')\n").expect("write");
     std::fs::copy(
-        format!("/usr/lib/python3.11/lib-dynload/_json{SUFFIX}"),
+        format!("{}/lib-dynload/_json{SUFFIX}", importer_support::STDLIB),
         tree.join(format!("_json{SUFFIX}")),
     )
     .expect("copying _json");
@@ -280,6 +322,11 @@ fn fake_and_shadowed() -> PathBuf {
 
 #[test]
 fn a_fake_extension_module_fails_with_the_dynamic_linkers_message() {
+    if !stdlib_extensions_are_shared(
+        "a_fake_extension_module_fails_with_the_dynamic_linkers_message",
+    ) {
+        return;
+    }
     let app = fake_and_shadowed();
     let stdlib = importer_support::stdlib_and_app();
     let forked = forked!(
@@ -395,7 +442,7 @@ PyMODINIT_FUNC PyInit_demoext(void) { return PyModuleDef_Init(&module); }
         cc(&[
             "-shared".as_ref(),
             "-fPIC".as_ref(),
-            "-I/usr/include/python3.11".as_ref(),
+            format!("-I{}", include_dir().display()).as_ref(),
             "-o".as_ref(),
             ext.as_os_str(),
             ext_c.as_os_str(),
@@ -507,6 +554,9 @@ fn a_packed_library_with_another_soname_fails_clearly() {
 /// hermetic interpreter.
 #[test]
 fn extension_semantics_from_python() {
+    if !stdlib_extensions_are_shared("extension_semantics_from_python") {
+        return;
+    }
     let container = importer_support::stdlib_and_app();
     let forked = forked!(extension_semantics_from_python, &[], || {
         let config = hermetic(&[&container]);
@@ -535,7 +585,7 @@ fn extension_modules_load_from_a_path_relative_to_the_executable() {
 
     // The origin stands in for the executable's directory: Debian's stdlib
     // directory, whose lib-dynload holds a real `_json` extension module.
-    let origin = "/usr/lib/python3.11";
+    let origin = importer_support::STDLIB;
     let json = format!("lib-dynload/_json{SUFFIX}");
     if !Path::new(origin).join(&json).is_file() {
         eprintln!("skipped: {origin}/{json} is not installed (apt-get install python3.11)");
@@ -554,7 +604,13 @@ fn extension_modules_load_from_a_path_relative_to_the_executable() {
             "ext_missing_file",
             Some(format!("lib-dynload/nope{SUFFIX}")),
         ),
-        relative("ext_escaping", Some(format!("../python3.11/{json}"))),
+        relative(
+            "ext_escaping",
+            Some(format!(
+                "../python{}/{json}",
+                pyembed::LINKED_PYTHON_VERSION
+            )),
+        ),
         relative("ext_nothing", None),
     ] {
         writer.add(resource, Tier::Raw).expect("adding a resource");

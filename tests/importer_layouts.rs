@@ -19,6 +19,10 @@ fn layout_config(oxidized: bool, filesystem: bool) -> OxidizedPythonInterpreterC
     config.interpreter_config.site_import = Some(false);
     config.oxidized_importer = oxidized;
     config.filesystem_importer = filesystem;
+    if !filesystem {
+        // No standard library from disk, not even through a `home`.
+        config.interpreter_config.home = None;
+    }
     if oxidized {
         config.packed_resources = vec![PackedResourcesSource::MemoryMappedPath(
             importer_support::stdlib_and_app(),
@@ -152,13 +156,22 @@ forked_test! {
             ),
             "{err:?}"
         );
+        // CPython's own words: 3.11 "failed to get the Python codec of the
+        // filesystem encoding", 3.13 "Failed to import encodings module".
+        let cpython_says = if pyembed::LINKED_PYTHON_VERSION == "3.11" {
+            "failed to get the Python codec of the filesystem encoding"
+        } else {
+            "Failed to import encodings module"
+        };
         assert!(
-            text.ends_with(
-                "failed to get the Python codec of the filesystem encoding: \
+            text.ends_with(&format!(
+                "{cpython_says}: \
                  ModuleNotFoundError: No module named 'encodings'; hint: the packed resources do not contain the standard library (no \
                  `encodings` package), and filesystem_importer is off; pack it (`pyembed pack \
-                 --stdlib /usr/lib/python3.11 ...`) or turn filesystem_importer on"
-            ),
+                 --stdlib <dir> ...`, <dir> being CPython {v}'s standard library, e.g. \
+                 /usr/lib/python{v}) or turn filesystem_importer on",
+                v = pyembed::LINKED_PYTHON_VERSION
+            )),
             "{text}"
         );
     }
@@ -175,7 +188,7 @@ forked_test! {
             (json.__file__, type(greet.__loader__).__name__)
             "#,
         );
-        assert_eq!(json_file, "/usr/lib/python3.11/json/__init__.py");
+        assert_eq!(json_file, format!("{}/json/__init__.py", importer_support::STDLIB));
         assert_eq!(greet_loader, "OxidizedFinder");
     }
 }

@@ -275,11 +275,12 @@ forked_test! {
         // gets CPython's FileFinder from pkgutil.
         let (importer, ours_for_pkg): (String, String) = python(
             with(&[], true),
-            r#"
+            &r#"
             import pkgutil, pkgdemo
-            (type(pkgutil.get_importer("/usr/lib/python3.11")).__name__,
+            (type(pkgutil.get_importer(@STDLIB@)).__name__,
              type(pkgutil.get_importer(pkgdemo.__path__[0])).__name__)
-            "#,
+            "#
+            .replace("@STDLIB@", &format!("{:?}", importer_support::STDLIB)),
         );
         assert_eq!(importer, "FileFinder");
         assert_eq!(ours_for_pkg, "OxidizedPathEntryFinder");
@@ -379,7 +380,7 @@ forked_test! {
         // Smoke test for benches/regrtest_packed.sh: regrtest's test_pkgutil
         // with the standard library from the container and only the `test`
         // package (Debian's libpython3.11-testsuite) from disk.
-        if !Path::new("/usr/lib/python3.11/test/support/__init__.py").exists() {
+        if !Path::new(importer_support::STDLIB).join("test/support/__init__.py").exists() {
             eprintln!("skipped: libpython3.11-testsuite is not installed");
             return;
         }

@@ -34,6 +34,15 @@ const ANSWERS: &str = include_str!("importer_python/pypi_answers.py");
 /// it is missing outside CI. Panics under `CI=true` when it is missing or
 /// stale.
 fn pypi_site() -> Option<PathBuf> {
+    // The pinned wheels (markupsafe's compiled one) are those for CPython
+    // 3.11, the version .ci/setup installs them for.
+    if pyembed::LINKED_PYTHON_VERSION != "3.11" {
+        eprintln!(
+            "skipped: the pinned PyPI wheels are for CPython 3.11; this build links {}",
+            pyembed::LINKED_PYTHON_VERSION
+        );
+        return None;
+    }
     let site = Path::new(PYPI_SITE);
     let wanted = include_str!("data/pypi-requirements.txt");
     let installed = std::fs::read_to_string(site.join(".requirements.txt")).ok();
@@ -79,20 +88,21 @@ fn packed_config(site: &Path) -> pyembed::OxidizedPythonInterpreterConfig<'stati
 
 /// CPython's answers for the directory on disk.
 fn cpython_answers(site: &Path) -> serde_json::Value {
-    let output = Command::new("/usr/bin/python3.11")
+    let output = Command::new(support::SYSTEM_PYTHON)
         .args(["-I", "-S", "-c"])
         .arg(format!(
             "import sys\nsys.path.insert(0, sys.argv[1])\n{ANSWERS}"
         ))
         .arg(site)
         .output()
-        .expect("running /usr/bin/python3.11");
+        .expect("running the linked CPython's python");
     assert!(
         output.status.success(),
-        "python3.11 failed on the answers script:\n{}",
+        "{} failed on the answers script:\n{}",
+        support::SYSTEM_PYTHON,
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("python3.11 printed JSON")
+    serde_json::from_slice(&output.stdout).expect("python printed JSON")
 }
 
 /// The paths where two JSON values differ, for a readable failure.

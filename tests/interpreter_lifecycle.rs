@@ -598,7 +598,7 @@ fn parse_argv_version_requests_exit_during_core_initialization() {
         }
     )
     .assert_success()
-    .assert_output_contains("Python 3.11");
+    .assert_output_contains(&format!("Python {}", pyembed::LINKED_PYTHON_VERSION));
 }
 
 #[test]

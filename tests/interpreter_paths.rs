@@ -111,6 +111,7 @@ forked_test! {
     fn explicit_path_configuration_is_reported_by_sys() {
         let mut config = config(&["prog"]);
         let ic = &mut config.interpreter_config;
+        ic.home = None;
         ic.executable = Some("/opt/pyembed/bin/app".into());
         ic.base_executable = Some("/opt/pyembed/bin/base".into());
         ic.prefix = Some("/opt/pyembed/prefix".into());
@@ -142,7 +143,8 @@ forked_test! {
     fn default_prefix_is_the_linked_cpython_installation() {
         let prefixes: (String, String, String) =
             python(config(&["prog"]), "import sys\n(sys.prefix, sys.exec_prefix, sys.base_prefix)");
-        assert_eq!(prefixes, ("/usr".into(), "/usr".into(), "/usr".into()));
+        let prefix = support::prefix().display().to_string();
+        assert_eq!(prefixes, (prefix.clone(), prefix.clone(), prefix));
     }
 
     fn home_sets_the_prefixes() {
@@ -158,12 +160,19 @@ forked_test! {
 
     fn home_computes_sys_path_from_the_standard_layout() {
         let mut config = config(&["prog"]);
-        config.interpreter_config.home = Some("/usr".into());
+        config.interpreter_config.home = Some(support::prefix().to_path_buf());
         config.interpreter_config.site_import = Some(false);
         let path: Vec<String> = python(config, "import sys\nsys.path");
+        let lib = support::prefix().join("lib");
+        let version = pyembed::LINKED_PYTHON_VERSION;
         assert_eq!(
             path,
-            ["/usr/lib/python311.zip", "/usr/lib/python3.11", "/usr/lib/python3.11/lib-dynload"]
+            [
+                lib.join(format!("python{}.zip", version.replace('.', ""))),
+                lib.join(format!("python{version}")),
+                lib.join(format!("python{version}/lib-dynload")),
+            ]
+            .map(|p| p.display().to_string())
         );
     }
 

@@ -759,6 +759,18 @@ fn user_does_not_matter() {
         eprintln!("skipped: user nobody cannot execute the pyembed binary in this checkout");
         return;
     }
+    // The compile workers need the linked CPython's standard library, which
+    // for the pinned build is in its owner's cache (~/.cache, often 0700).
+    let stdlib_readable = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["test", "-r"])
+        .arg(Path::new(STDLIB).join("os.py"))
+        .status()
+        .is_ok_and(|status| status.success());
+    if !stdlib_readable {
+        eprintln!("skipped: user nobody cannot read the linked standard library {STDLIB}");
+        return;
+    }
     let fx = Fixture::new();
     let reference = fx.reference(&[]);
     // Let `nobody` read the tree and write the output.
@@ -1108,7 +1120,8 @@ fn the_fixture_packs_what_it_should() {
 
 // ---- the real standard library ---------------------------------------------
 
-const STDLIB: &str = "/usr/lib/python3.11";
+/// The linked CPython's standard library (Debian's 3.11 by default).
+const STDLIB: &str = env!("PYEMBED_LINKED_STDLIB");
 
 /// The whole standard library, with the bundled policy and `--compress auto`
 /// (so dictionary training runs on real data), under two hash seeds and
@@ -1142,8 +1155,14 @@ fn stdlib_packs_identically_across_seeds_and_jobs() {
     assert_identical("stdlib: seed 1, -j2", &reference, &other);
     let container = Container::from_bytes(&reference.bytes).unwrap();
     assert!(container.resource_count() > 500, "too few resources");
-    assert!(
-        container.layout().dictionary.length > 0,
-        "no dictionary was trained, so training was not compared"
-    );
+    // 3.11's standard library has enough in tier 1 for `auto` to train a
+    // dictionary; 3.13's (without PEP 594's modules) may not.
+    if pyembed::LINKED_PYTHON_VERSION == "3.11" {
+        assert!(
+            container.layout().dictionary.length > 0,
+            "no dictionary was trained, so training was not compared"
+        );
+    } else if container.layout().dictionary.length == 0 {
+        eprintln!("note: no dictionary was trained for this standard library");
+    }
 }

@@ -154,8 +154,10 @@ class OxidizedTraversable(Traversable):
             raise IsADirectoryError(f"packed package data {self._display()!r} is a directory")
         raise FileNotFoundError(f"no packed package data {self._display()!r}")
 
-    def read_text(self, encoding=None):
-        with self.open(encoding=encoding) as stream:
+    def read_text(self, encoding=None, errors=None):
+        # `errors`: 3.13's functional API (importlib.resources.read_text)
+        # passes it, as pathlib.Path.read_text accepts it.
+        with self.open(encoding=encoding, errors=errors) as stream:
             return stream.read()
 
     def open(self, mode="r", *args, **kwargs):

@@ -62,30 +62,33 @@ pub(crate) unsafe fn with_pending_exception(error: NewInterpreterError) -> NewIn
     if unsafe { ffi::PyErr_Occurred() }.is_null() {
         return error;
     }
-    let (mut kind, mut value, mut traceback) = (
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-    );
     // SAFETY: the GIL is held; PyErr_Fetch hands us one reference to each
     // non-NULL object (released below) and clears the error indicator.
     #[cfg(not(Py_3_12))]
-    unsafe {
+    let (kind, value, traceback) = unsafe {
+        let (mut kind, mut value, mut traceback) = (
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
         ffi::PyErr_Fetch(&mut kind, &mut value, &mut traceback);
         ffi::PyErr_NormalizeException(&mut kind, &mut value, &mut traceback);
-    }
+        (kind, value, traceback)
+    };
     // SAFETY: the GIL is held; PyErr_GetRaisedException hands us one
     // reference to the (normalised) exception and clears the indicator; its
     // type and traceback are new references too, all released below.
     #[cfg(Py_3_12)]
-    unsafe {
-        value = ffi::PyErr_GetRaisedException();
-        if !value.is_null() {
-            kind = ffi::Py_TYPE(value).cast();
+    let (kind, value, traceback) = unsafe {
+        let value = ffi::PyErr_GetRaisedException();
+        if value.is_null() {
+            (std::ptr::null_mut(), value, std::ptr::null_mut())
+        } else {
+            let kind: *mut ffi::PyObject = ffi::Py_TYPE(value).cast();
             ffi::Py_INCREF(kind);
-            traceback = ffi::PyException_GetTraceback(value);
+            (kind, value, ffi::PyException_GetTraceback(value))
         }
-    }
+    };
     // SAFETY: the GIL is held and the pointers are NULL or owned references.
     let exception = unsafe { describe_exception(kind, value) };
     // SAFETY: as above.
@@ -327,11 +330,17 @@ pub(crate) fn missing_stdlib_hint(
     resources: Option<&PythonResourcesState>,
 ) -> StdlibHint {
     StdlibHint(match resources {
-        Some(state) if !config.filesystem_importer && state.get("encodings").is_none() => Some(
-            "the packed resources do not contain the standard library (no `encodings` \
-             package), and filesystem_importer is off; pack it (`pyembed pack --stdlib \
-             /usr/lib/python3.11 ...`) or turn filesystem_importer on",
-        ),
+        Some(state) if !config.filesystem_importer && state.get("encodings").is_none() => {
+            Some(concat!(
+                "the packed resources do not contain the standard library (no `encodings` \
+                 package), and filesystem_importer is off; pack it (`pyembed pack --stdlib \
+                 <dir> ...`, <dir> being CPython ",
+                env!("PYEMBED_LINKED_PYTHON_VERSION"),
+                "'s standard library, e.g. /usr/lib/python",
+                env!("PYEMBED_LINKED_PYTHON_VERSION"),
+                ") or turn filesystem_importer on"
+            ))
+        }
         _ => None,
     })
 }

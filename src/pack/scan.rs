@@ -235,8 +235,8 @@ impl<'a> ContentReader<'a> {
     }
 }
 
-/// Scan `inputs` for CPython 3.11 on x86-64 Linux
-/// ([`Target::default`]); see the module docs.
+/// Scan `inputs` for the CPython this build links ([`Target::LINKED`]);
+/// see the module docs.
 pub fn scan(inputs: &[Input]) -> Result<Inventory, ScanError> {
     scan_for(inputs, &Target::default())
 }

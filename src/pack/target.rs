@@ -41,6 +41,14 @@ impl Target {
         arch: "aarch64",
     };
 
+    /// The CPython this build of the crate links
+    /// ([`crate::LINKED_PYTHON_VERSION`]), on the architecture it is
+    /// compiled for: what `pyembed pack` packs for.
+    pub const LINKED: Target = Target {
+        minor: linked_minor(),
+        arch: std::env::consts::ARCH,
+    };
+
     /// The minor version of CPython 3 (`11` for 3.11).
     pub fn python_minor(&self) -> u8 {
         self.minor
@@ -138,11 +146,31 @@ impl Target {
 }
 
 impl Default for Target {
-    /// [`Target::CPYTHON_311_X86_64_LINUX_GNU`], the interpreter this
-    /// repository's build links.
+    /// [`Target::LINKED`], the interpreter this build of the crate links
+    /// (CPython 3.11 on x86-64 Linux with the repository's defaults).
     fn default() -> Target {
-        Target::CPYTHON_311_X86_64_LINUX_GNU
+        Target::LINKED
     }
+}
+
+/// The `y` of the linked CPython's `3.y`, at compile time.
+const fn linked_minor() -> u8 {
+    let version = crate::LINKED_PYTHON_VERSION.as_bytes();
+    assert!(
+        version.len() > 2 && version[0] == b'3' && version[1] == b'.',
+        "the linked CPython is not a 3.y"
+    );
+    let mut minor: u8 = 0;
+    let mut i = 2;
+    while i < version.len() {
+        assert!(
+            version[i].is_ascii_digit(),
+            "the linked CPython is not a 3.y"
+        );
+        minor = minor * 10 + (version[i] - b'0');
+        i += 1;
+    }
+    minor
 }
 
 /// The `x` of a `py3x`/`cp3x` tag, given its prefix (`py3` or `cp3`).
@@ -181,6 +209,24 @@ mod tests {
         ] {
             assert!(T.accepts_wheel_tags(py, abi, plat), "{py}-{abi}-{plat}");
         }
+    }
+
+    #[test]
+    fn the_default_target_is_the_linked_cpython() {
+        let linked = Target::default();
+        assert_eq!(
+            format!("3.{}", linked.python_minor()),
+            crate::LINKED_PYTHON_VERSION
+        );
+        assert_eq!(linked.arch(), std::env::consts::ARCH);
+        assert_eq!(
+            linked.extension_suffix(),
+            format!(
+                ".cpython-3{}-{}-linux-gnu.so",
+                linked.python_minor(),
+                std::env::consts::ARCH
+            )
+        );
     }
 
     #[test]

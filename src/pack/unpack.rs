@@ -153,6 +153,10 @@ pub fn pyc_magic(minor: u8) -> Option<[u8; 4]> {
     match minor {
         // 3495, the final 3.11 magic.
         11 => Some([0xa7, 0x0d, 0x0d, 0x0a]),
+        // 3531, the final 3.12 magic.
+        12 => Some([0xcb, 0x0d, 0x0d, 0x0a]),
+        // 3571, the final 3.13 magic.
+        13 => Some([0xf3, 0x0d, 0x0d, 0x0a]),
         _ => None,
     }
 }

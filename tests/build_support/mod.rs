@@ -18,10 +18,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const PYEMBED: &str = env!("CARGO_BIN_EXE_pyembed");
 /// The bare launcher `pyembed build` appends payloads to.
 pub const LAUNCHER: &str = env!("CARGO_BIN_EXE_pyembed-launcher");
-/// The Debian CPython the crate links (never the `python3` on `PATH`).
-pub const SYSTEM_PYTHON: &str = "/usr/bin/python3.11";
-/// The host standard library.
-pub const STDLIB: &str = "/usr/lib/python3.11";
+/// The `python` executable of the CPython build the crate links (never the
+/// `python3` on `PATH`): Debian's `/usr/bin/python3.11` by default.
+pub const SYSTEM_PYTHON: &str = env!("PYEMBED_LINKED_PYTHON_EXECUTABLE");
+/// Its standard library (`/usr/lib/python3.11` for Debian's).
+pub const STDLIB: &str = env!("PYEMBED_LINKED_STDLIB");
 
 fn cache_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("build-tests");
@@ -262,8 +263,9 @@ pub fn with_stdlib_hidden(exe: &Path, args: &[&str], cwd: &Path) -> Command {
             "-rm",
             "sh",
             "-c",
-            r#"mount -t tmpfs none /usr/lib/python3.11 && [ ! -e /usr/lib/python3.11/os.py ] && exec env -i "$@""#,
+            r#"mount -t tmpfs none "$1" && [ ! -e "$1/os.py" ] && shift && exec env -i "$@""#,
             "sh",
+            STDLIB,
         ])
         .arg(exe)
         .args(args);

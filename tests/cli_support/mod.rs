@@ -12,6 +12,36 @@ use std::process::Command;
 
 use pyembed::resources::{Container, DataField};
 
+/// The cache tag of the linked CPython (`cpython-311` for 3.11): the names of
+/// its pycs and, with the platform, of its extension modules.
+pub const TAG: &str = env!("PYEMBED_LINKED_CACHE_TAG");
+
+/// The extension module of [`sample_tree`], named for the linked CPython.
+pub const FAST_EXTENSION: &str = concat!(
+    "fast.",
+    env!("PYEMBED_LINKED_CACHE_TAG"),
+    "-x86_64-linux-gnu.so"
+);
+
+/// `names` with the cache tag `cpython-311` replaced by [`TAG`].
+pub fn tagged(names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .map(|name| name.replace("cpython-311", TAG))
+        .collect()
+}
+
+/// Runs `check` (which asserts snapshots) with the snapshots of the linked
+/// CPython: sizes of bytecode differ between versions, so versions other
+/// than 3.11 keep theirs under a suffix (`name@py3.13.snap`).
+pub fn with_version_snapshots<R>(check: impl FnOnce() -> R) -> R {
+    let mut settings = insta::Settings::clone_current();
+    if pyembed::LINKED_PYTHON_VERSION != "3.11" {
+        settings.set_snapshot_suffix(format!("py{}", pyembed::LINKED_PYTHON_VERSION));
+    }
+    settings.bind(check)
+}
+
 /// What a run of the binary produced.
 #[derive(Debug)]
 pub struct Run {
@@ -69,7 +99,7 @@ pub fn sample_tree(root: &Path) -> (PathBuf, PathBuf) {
             ("ns/portion.py", b"PORTION = 1\n"),
             ("top.py", b"print(\"top\")\n"),
             ("app.libs/libfoo.so.1", b"not really ELF"),
-            ("fast.cpython-311-x86_64-linux-gnu.so", b"not really ELF"),
+            (FAST_EXTENSION, b"not really ELF"),
         ],
     );
     write_tree(

@@ -20,8 +20,9 @@ use sha2::{Digest as _, Sha256};
 /// The `pyembed` CLI built for these tests.
 pub const PYEMBED: &str = env!("CARGO_BIN_EXE_pyembed");
 
-/// The standard library the tests pack.
-pub const STDLIB: &str = "/usr/lib/python3.11";
+/// The standard library the tests pack: the linked CPython's own
+/// (`/usr/lib/python3.11` for Debian's).
+pub const STDLIB: &str = env!("PYEMBED_LINKED_STDLIB");
 
 /// The application tree packed next to the standard library, as
 /// `(relative path, contents)`.
@@ -91,6 +92,9 @@ pub fn importer_config<P: AsRef<Path>>(
     config.argv = Some(vec!["prog".into()]);
     config.oxidized_importer = true;
     config.filesystem_importer = filesystem_importer;
+    if filesystem_importer {
+        config.interpreter_config.home = super::support::linked_home();
+    }
     config.packed_resources = containers
         .iter()
         .map(|path| pyembed::PackedResourcesSource::MemoryMappedPath(path.as_ref().to_path_buf()))
@@ -245,9 +249,10 @@ pub fn run_with_stdlib_hidden(
             "-rm",
             "sh",
             "-c",
-            r#"mount --bind "$0" /usr/lib/python3.11 && exec "$@""#,
+            r#"mount --bind "$0" "$1" && shift && exec "$@""#,
         ])
         .arg(empty.path())
+        .arg(STDLIB)
         .arg(&exe)
         .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
         .env(child_var, "1");

@@ -33,16 +33,43 @@ use pyembed::{
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-/// The Debian CPython whose static library the crate links. `python3` on
-/// `PATH` may be another build, so comparisons use this one.
-pub const SYSTEM_PYTHON: &str = "/usr/bin/python3.11";
+/// The `python` executable of the CPython build the crate links (Debian's
+/// `/usr/bin/python3.11` by default, the pinned build's own under its
+/// `PYO3_CONFIG_FILE`). `python3` on `PATH` may be another build, so
+/// comparisons use this one.
+pub const SYSTEM_PYTHON: &str = env!("PYEMBED_LINKED_PYTHON_EXECUTABLE");
+
+/// The standard library of that build (`/usr/lib/python3.11` for Debian's).
+pub const STDLIB: &str = env!("PYEMBED_LINKED_STDLIB");
+
+/// The installation prefix of that build: `STDLIB` is `<prefix>/lib/pythonX.Y`
+/// (`/usr` for Debian's).
+pub fn prefix() -> &'static Path {
+    Path::new(STDLIB)
+        .parent()
+        .and_then(Path::parent)
+        .expect("the linked standard library lies under <prefix>/lib")
+}
+
+/// `home` for the tests' interpreters: `None` (CPython searches its
+/// compiled-in prefix, `/usr` for Debian's build), except for the pinned
+/// build, whose compiled-in prefix (`/opt/pyembed/cpython-X.Y.Z`) is a fixed
+/// name where nothing is installed: its interpreters are pointed at the
+/// build cache's installation, as a downstream binary would be.
+pub fn linked_home() -> Option<PathBuf> {
+    pyembed::LINKED_CPYTHON
+        .starts_with("pinned ")
+        .then(|| prefix().to_path_buf())
+}
 
 /// The base configuration: `OxidizedPythonInterpreterConfig::default()` (the
 /// `Python` profile) with `parse_argv` off, so the test harness's own
-/// arguments are not read as Python options, and `argv` as given.
+/// arguments are not read as Python options, and `argv` as given (and
+/// [`linked_home`]).
 pub fn config(argv: &[&str]) -> OxidizedPythonInterpreterConfig<'static> {
     let mut config = OxidizedPythonInterpreterConfig::default();
     config.interpreter_config.parse_argv = Some(false);
+    config.interpreter_config.home = linked_home();
     config.argv = Some(argv.iter().map(OsString::from).collect());
     config
 }
@@ -165,13 +192,10 @@ pub fn dedent(code: &str) -> String {
         .join("\n")
 }
 
-/// The Debian standard library directories, for tests that set
+/// The linked CPython's standard library directories, for tests that set
 /// `module_search_paths` and still need `encodings` to import.
 pub fn system_stdlib_paths() -> Vec<PathBuf> {
-    vec![
-        PathBuf::from("/usr/lib/python3.11"),
-        PathBuf::from("/usr/lib/python3.11/lib-dynload"),
-    ]
+    vec![PathBuf::from(STDLIB), Path::new(STDLIB).join("lib-dynload")]
 }
 
 /// Give `SIGINT` its default disposition in this (forked) process, whatever

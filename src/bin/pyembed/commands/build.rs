@@ -24,10 +24,7 @@ use pyembed::pack::packer::{Compression, PackOptions, Sources, SyntaxErrors};
 use pyembed::pack::policy::Policy;
 use pyembed::pack::scan::Input;
 use pyembed::resources::{Container, DataField, PackedResourcesSource, trailer};
-use pyembed::{
-    BytecodeOptimizationLevel, MainPythonInterpreter, MemoryAllocatorBackend,
-    OxidizedPythonInterpreterConfig,
-};
+use pyembed::{BytecodeOptimizationLevel, MainPythonInterpreter, MemoryAllocatorBackend};
 use pyo3::prelude::*;
 
 use super::pack::{check_output, pack_inputs};
@@ -498,13 +495,8 @@ fn linked_python() -> anyhow::Result<()> {
     static STARTED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     STARTED
         .get_or_init(|| {
-            let mut config = OxidizedPythonInterpreterConfig::default();
-            config.interpreter_config.profile = pyembed::PythonInterpreterProfile::Isolated;
-            config.interpreter_config.parse_argv = Some(false);
-            config.interpreter_config.site_import = Some(false);
+            let mut config = super::toolchain::linked_interpreter_config("pyembed");
             config.interpreter_config.pathconfig_warnings = Some(false);
-            config.argv = Some(vec!["pyembed".into()]);
-            config.multiprocessing_start_method = pyembed::MultiprocessingStartMethod::None;
             let interpreter = MainPythonInterpreter::new(config).map_err(|e| e.to_string())?;
             std::mem::forget(interpreter);
             Ok(())
@@ -522,8 +514,10 @@ fn linked_stdlib() -> anyhow::Result<PathBuf> {
     match dir {
         Ok(Some(dir)) if Path::new(&dir).join("os.py").is_file() => Ok(PathBuf::from(dir)),
         _ => bail!(
-            "cannot find the standard library of the linked CPython\nhint: pass --stdlib <dir> \
-             (e.g. /usr/lib/python3.11) or --stdlib-container <file>"
+            "cannot find the standard library of the linked CPython {}\nhint: pass --stdlib <dir> \
+             (e.g. /usr/lib/python{}) or --stdlib-container <file>",
+            pyembed::LINKED_PYTHON_VERSION,
+            pyembed::LINKED_PYTHON_VERSION
         ),
     }
 }

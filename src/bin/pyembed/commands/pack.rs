@@ -11,7 +11,7 @@ use pyembed::pack::packer::{self, Compression, PackOptions, Sources, SyntaxError
 use pyembed::pack::policy::Policy;
 use pyembed::pack::scan::{self, Input};
 use pyembed::resources::{Container, DictionaryPolicy, PackedResourcesSource};
-use pyembed::{BytecodeOptimizationLevel, MainPythonInterpreter, OxidizedPythonInterpreterConfig};
+use pyembed::{BytecodeOptimizationLevel, MainPythonInterpreter};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum CompressArg {
@@ -265,13 +265,8 @@ pub(super) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::
 
 /// The compile worker: an isolated interpreter answering compile requests.
 pub fn run_worker() -> ExitCode {
-    let mut config = OxidizedPythonInterpreterConfig::default();
-    config.interpreter_config.profile = pyembed::PythonInterpreterProfile::Isolated;
-    config.interpreter_config.parse_argv = Some(false);
-    config.interpreter_config.site_import = Some(false);
+    let mut config = super::toolchain::linked_interpreter_config("pyembed-compile-worker");
     config.interpreter_config.write_bytecode = Some(false);
-    config.argv = Some(vec!["pyembed-compile-worker".into()]);
-    config.multiprocessing_start_method = pyembed::MultiprocessingStartMethod::None;
     let interpreter = match MainPythonInterpreter::new(config) {
         Ok(i) => i,
         Err(e) => {

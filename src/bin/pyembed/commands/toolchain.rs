@@ -312,6 +312,52 @@ fn exec(pyembed: &Path) -> anyhow::Error {
     }
 }
 
+/// The configuration of the interpreter this pyembed starts in its own
+/// process (to compile bytecode, or to ask where its standard library is):
+/// isolated, no `site`, `argv[0]` as given, and `home` set only when
+/// CPython's own search would miss the standard library.
+///
+/// CPython looks for its standard library next to the executable
+/// (`<exe>/../lib/pythonX.Y/os.py`: a toolchain's `lib` link) and then under
+/// its compiled-in prefix (`/usr` for Debian's). The pinned build's prefix
+/// (`/opt/pyembed/cpython-X.Y.Z`) is a fixed name for reproducibility, not
+/// where the build cache puts it, so a pyembed linking the pinned CPython
+/// outside a toolchain (`cargo build` with its `PYO3_CONFIG_FILE`) is
+/// pointed at the standard library of that build, as build.rs found it.
+pub fn linked_interpreter_config(argv0: &str) -> pyembed::OxidizedPythonInterpreterConfig<'static> {
+    let mut config = pyembed::OxidizedPythonInterpreterConfig::default();
+    config.interpreter_config.profile = pyembed::PythonInterpreterProfile::Isolated;
+    config.interpreter_config.parse_argv = Some(false);
+    config.interpreter_config.site_import = Some(false);
+    config.interpreter_config.home = linked_home(std::env::current_exe().ok().as_deref());
+    config.argv = Some(vec![argv0.into()]);
+    config.multiprocessing_start_method = pyembed::MultiprocessingStartMethod::None;
+    config
+}
+
+/// The `home` for [`linked_interpreter_config`]: `None` when a standard
+/// library lies next to `exe` or under the compiled-in prefix, else the
+/// prefix of the standard library build.rs recorded, if it exists.
+fn linked_home(exe: Option<&Path>) -> Option<PathBuf> {
+    let stdlib_under = |prefix: &Path| {
+        prefix
+            .join("lib")
+            .join(format!("python{}", pyembed::LINKED_PYTHON_VERSION))
+            .join("os.py")
+            .is_file()
+    };
+    if exe
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .is_some_and(stdlib_under)
+    {
+        return None;
+    }
+    let recorded = Path::new(env!("PYEMBED_LINKED_STDLIB"));
+    let prefix = recorded.parent()?.parent()?;
+    stdlib_under(prefix).then(|| prefix.to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
