@@ -26,8 +26,10 @@ fn tier1_groups_are_decompressed_once_under_contention() {
         .filter(|s| s.tier == Tier::Compressed)
         .map(|s| s.name.to_owned())
         .collect();
+    // 3.11 (Debian): 50 and more, with PEP 594's modules and the CJK codecs'
+    // shared objects; the pinned 3.13: 32.
     assert!(
-        names.len() > 50,
+        names.len() > 30,
         "too few tier-1 resources: {}",
         names.len()
     );
@@ -104,9 +106,9 @@ forked_test! {
             # Tier 0: the common stdlib; tier 1: rarely used, compressed.
             stdlib = ["email.message", "http.client", "argparse", "logging.handlers",
                       "xml.dom.minidom", "csv", "configparser", "tarfile",
-                      "bdb", "cProfile", "chunk", "compileall", "doctest", "mailcap",
+                      "bdb", "cProfile", "_py_abc", "compileall", "doctest", "_pyio",
                       "modulefinder", "pdb", "pickletools", "profile", "pstats",
-                      "py_compile", "pyclbr", "pydoc", "sunau", "tabnanny", "timeit",
+                      "py_compile", "pyclbr", "pydoc", "_pydecimal", "tabnanny", "timeit",
                       "trace", "unittest.mock", "zipapp"]
             everything = app + stdlib
             errors, seen = [], {}

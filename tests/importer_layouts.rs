@@ -19,7 +19,7 @@ fn layout_config(oxidized: bool, filesystem: bool) -> OxidizedPythonInterpreterC
     config.interpreter_config.site_import = Some(false);
     config.oxidized_importer = oxidized;
     config.filesystem_importer = filesystem;
-    if !filesystem {
+    if oxidized && !filesystem {
         // No standard library from disk, not even through a `home`.
         config.interpreter_config.home = None;
     }

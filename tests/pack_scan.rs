@@ -698,10 +698,12 @@ fn real_stdlib_with_the_bundled_policy() {
         inventory.read(source).unwrap(),
         fs::read(stdlib.join("json/__init__.py")).unwrap()
     );
-    let Some(Entry::ExtensionModule { data, .. }) = inventory.module("_ctypes") else {
-        panic!("_ctypes is an extension module");
-    };
-    assert!(data.path.starts_with("lib-dynload/_ctypes."), "{data:?}");
+    if shared > 25 {
+        let Some(Entry::ExtensionModule { data, .. }) = inventory.module("_ctypes") else {
+            panic!("_ctypes is an extension module");
+        };
+        assert!(data.path.starts_with("lib-dynload/_ctypes."), "{data:?}");
+    }
 }
 
 #[test]
