@@ -23,7 +23,12 @@
       packages = forAllSystems (
         _: s: {
           default = s.pyembed;
-          inherit (s) pyembed python stdlib;
+          inherit (s)
+            pyembed
+            python
+            python313
+            stdlib
+            ;
         }
       );
 

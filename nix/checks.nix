@@ -3,6 +3,7 @@
 {
   pkgs,
   python,
+  python313,
   pyembed,
   pyo3Config,
   mkStdlib,
@@ -69,6 +70,9 @@ in
   '';
 
   builtin-modules = python.tests.builtinModules;
+  # The other pinned series builds static from the same pins.toml, with
+  # every promised module built in.
+  builtin-modules-313 = python313.tests.builtinModules;
 
   pyo3-config = pyo3Config;
 

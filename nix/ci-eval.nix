@@ -46,6 +46,7 @@ let
   };
 
   python = root.packages.${system}.python;
+  python313 = root.packages.${system}.python313;
   pyembed = root.packages.${system}.pyembed;
   checks = root.checks.${system};
 
@@ -77,6 +78,16 @@ let
     {
       what = "python: host platform is static";
       ok = python.stdenv.hostPlatform.isStatic;
+    }
+    {
+      what = "python313: version is the pin (3.13.5), from the pinned .tar.xz, static";
+      ok =
+        python313.version == "3.13.5"
+        && python313.pin.sha256 == "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
+        && lib.hasSuffix "Python-3.13.5.tar.xz" (lib.head python313.src.urls)
+        && lib.elem "MODULE_BUILDTYPE=static" python313.configureFlags
+        && lib.elem "--disable-shared" python313.configureFlags
+        && python313.stdenv.hostPlatform.isStatic;
     }
     {
       what = "python: tests, idlelib and tkinter stripped";
@@ -131,6 +142,7 @@ else
     inherit system;
     nixpkgsVersion = lib.version;
     python = python.version;
+    python313 = python313.version;
     # nixpkgs' patch series for this interpreter, in order, as paths inside
     # the checkout: .ci/nix-check applies them to the pinned tarball.
     cpythonPatches = map toString python.patches;

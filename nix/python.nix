@@ -1,36 +1,60 @@
-# CPython 3.11, built static (musl) from the pinned nixpkgs, from the same
-# upstream source tarball the rest of the project pins.
+# CPython 3.11 (or 3.13), built static (musl) from the pinned nixpkgs, from
+# the same upstream source tarball the rest of the project pins.
 #
-# Called with `pkgsStatic.callPackage`, so `python311` here is nixpkgs' static
-# interpreter; everything below only overrides what pyembed needs different.
-# docs/nix.md explains each choice.
+# Called with `pkgsStatic.callPackage`, so `python311`/`python313` here are
+# nixpkgs' static interpreters; everything below only overrides what pyembed
+# needs different. docs/nix.md explains each choice.
 {
   lib,
   stdenv,
   fetchurl,
   runCommand,
   python311,
+  python313,
   pkgsBuildHost,
+  # A version pinned in python-stdlib/cpython/pins.toml.
+  version ? "3.11",
 }:
 
 let
-  # Upstream's gzipped tarball, byte-identical to Debian's
-  # python3.11_3.11.2.orig.tar.gz (same size and SHA-256), which is what the
-  # non-Nix path links. python-stdlib/cpython/pins.toml pins the same digest
-  # (.ci/nix-check compares them).
-  pin = {
-    version = "3.11.2";
-    url = "https://www.python.org/ftp/python/3.11.2/Python-3.11.2.tgz";
-    sha256 = "2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849";
-  };
+  # The pin is python-stdlib/cpython/pins.toml's own table: the non-Nix path
+  # (build.sh) verifies the same tarball by the same SHA-256, so both paths
+  # build the same sources. 3.11.2's is upstream's gzipped tarball,
+  # byte-identical to Debian's python3.11_3.11.2.orig.tar.gz; 3.13.5's is
+  # upstream's .tar.xz, Debian trixie's python3.13_3.13.5.orig.tar.xz.
+  pins = (builtins.fromTOML (builtins.readFile ../python-stdlib/cpython/pins.toml)).cpython;
+  pin =
+    pins.${version} or (throw "nix/python.nix: no CPython ${version} in pins.toml (pinned: ${toString (builtins.attrNames pins)})");
 
   src = fetchurl { inherit (pin) url sha256; };
 
+  # nixpkgs' interpreter of that series, for the host and the build machine.
+  nixpkgsPython = {
+    "3.11" = python311;
+    "3.13" = python313;
+  };
+  nixpkgsBuildPython = {
+    "3.11" = pkgsBuildHost.python311;
+    "3.13" = pkgsBuildHost.python313;
+  };
+
+  parts = lib.splitString "." pin.version;
   sourceVersion = {
-    major = "3";
-    minor = "11";
-    patch = "2";
+    major = builtins.elemAt parts 0;
+    minor = builtins.elemAt parts 1;
+    patch = builtins.elemAt parts 2;
     suffix = "";
+  };
+
+  # nixpkgs' own `src` is the .tar.xz of the release (replaced below by the
+  # pinned tarball; still used by `passthru.doc`). Its published SHA-256:
+  # 3.11.2's is
+  # 29e4b8f5f1658542a8c13e2dd277358c9c48f2b2f7318652ef1675e402b9d2af.
+  # 3.13.5's is the pin itself,
+  # 93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640.
+  xzHash = {
+    "3.11" = "sha256-KeS49fFlhUKowT4t0nc1jJxI8rL3MYZS7xZ15AK50q8=";
+    "3.13" = "sha256-k+WD8kNFTm6eRYjKLCZiIGrZYWWYYyd6/NuWgBZH1kA=";
   };
 
   # Extension modules a pyembed binary promises to carry built in. A static
@@ -60,9 +84,7 @@ let
     "_queue"
     "_random"
     "_sha1"
-    "_sha256"
     "_sha3"
-    "_sha512"
     "_socket"
     "_sqlite3"
     "_ssl"
@@ -81,15 +103,14 @@ let
     "termios"
     "unicodedata"
     "zlib"
-  ];
+  ]
+  # 3.12 merged `_sha256` and `_sha512` into `_sha2` (HACL*).
+  ++ (if version == "3.11" then [ "_sha256" "_sha512" ] else [ "_sha2" ]);
 
   # The arguments that make the interpreter small, static and reproducible.
   overrides = {
     inherit sourceVersion;
-    # nixpkgs' own `src` is the .tar.xz of the same release (replaced below
-    # by the .tgz; still used by `passthru.doc`). Its published SHA-256 is
-    # 29e4b8f5f1658542a8c13e2dd277358c9c48f2b2f7318652ef1675e402b9d2af.
-    hash = "sha256-KeS49fFlhUKowT4t0nc1jJxI8rL3MYZS7xZ15AK50q8=";
+    hash = xzHash.${version};
     # Reproducible: no PGO, no bytecode compiled at build time (pyembed
     # compiles its own, deterministically), nixpkgs asserts the rest.
     reproducibleBuild = true;
@@ -102,7 +123,7 @@ let
     stripTests = true;
     stripIdlelib = true;
     stripTkinter = true;
-    # `config-3.11-*/libpython3.11.a` is what pyo3 links: keep it.
+    # `config-3.X-*/libpython3.X.a` is what pyo3 links: keep it.
     stripConfig = false;
     # nixpkgs' sitecustomize reads NIX_PYTHONPATH at run time; a hermetic
     # binary must not.
@@ -142,10 +163,10 @@ let
   # pkgsStatic is a cross build (glibc build machine, musl host): the
   # interpreter that runs at build time (freezing modules, deepfreeze) is
   # another derivation. It comes from the same tarball with the same
-  # overrides, so the frozen bytecode inside libpython is 3.11.2's too.
-  buildPython = pinned pkgsBuildHost.python311 { self = buildPython; };
+  # overrides, so the frozen bytecode inside libpython is the pin's too.
+  buildPython = pinned nixpkgsBuildPython.${version} { self = buildPython; };
 
-  python = pinned python311 {
+  python = pinned nixpkgsPython.${version} {
     self = python;
     __splices = {
       pythonOnBuildForHost = buildPython;
@@ -158,14 +179,14 @@ let
         modules = lib.concatStringsSep " " promisedBuiltinModules;
       }
       ''
-        ${python}/bin/python3.11 -I -S - $modules <<'EOF'
+        ${python}/bin/python${version} -I -S - ${pin.version} $modules <<'EOF'
         import sys
-        promised = set(sys.argv[1:])
+        expected, promised = sys.argv[1], set(sys.argv[2:])
         missing = sorted(promised - set(sys.builtin_module_names))
         if missing:
             sys.exit("built-in modules missing from the static CPython: " + ", ".join(missing))
-        if sys.version_info[:3] != (3, 11, 2):
-            sys.exit("expected CPython 3.11.2, got " + sys.version)
+        if "%d.%d.%d" % sys.version_info[:3] != expected:
+            sys.exit("expected CPython " + expected + ", got " + sys.version)
         print(len(promised), "promised modules are built in")
         EOF
         touch $out

@@ -5,6 +5,8 @@
 let
   static = pkgs.pkgsStatic;
   python = static.callPackage ./python.nix { };
+  # The other pinned series, from the same pins.toml (see nix/python.nix).
+  python313 = static.callPackage ./python.nix { version = "3.13"; };
   pyo3Config = static.callPackage ./pyo3-config.nix { inherit python; };
   pyembed = static.callPackage ./package.nix { inherit python pyo3Config; };
   mkStdlib = args: static.callPackage ./stdlib.nix ({ inherit pyembed python; } // args);
@@ -23,6 +25,7 @@ in
 {
   inherit
     python
+    python313
     pyo3Config
     pyembed
     stdlib
@@ -32,6 +35,7 @@ in
     inherit
       pkgs
       python
+      python313
       pyembed
       pyo3Config
       mkStdlib
