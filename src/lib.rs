@@ -161,6 +161,14 @@ pub const LINKED_PYTHON_VERSION: &str = env!("PYEMBED_LINKED_PYTHON_VERSION");
 #[doc(hidden)]
 pub const SOURCE_DIGEST: &str = env!("PYEMBED_SOURCE_DIGEST");
 
+/// The standard library of the CPython build this crate links, as the build
+/// script found it on the build machine (`<prefix>/lib/pythonX.Y` next to the
+/// pyo3 config's `executable`; empty without one). The `pyembed` CLI falls
+/// back to it to start its own interpreter; it means nothing on another
+/// machine.
+#[doc(hidden)]
+pub const LINKED_STDLIB: &str = env!("PYEMBED_LINKED_STDLIB");
+
 /// The README's examples compile and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -353,7 +353,7 @@ fn linked_home(exe: Option<&Path>) -> Option<PathBuf> {
     {
         return None;
     }
-    let recorded = Path::new(env!("PYEMBED_LINKED_STDLIB"));
+    let recorded = Path::new(pyembed::LINKED_STDLIB);
     let prefix = recorded.parent()?.parent()?;
     stdlib_under(prefix).then(|| prefix.to_path_buf())
 }
