@@ -162,9 +162,14 @@ multiarch="$(gcc -print-multiarch)"
 
 # A fixed, minimal environment, no address space randomisation (object
 # addresses order some sets and dicts during training), fixed hash seed.
-clean_env=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$build/.home" LC_ALL=C.UTF-8 TZ=UTC
-  SOURCE_DATE_EPOCH="$sde" PYTHONHASHSEED=0 MODULE_BUILDTYPE=static)
-run() { (cd "$build" && "${clean_env[@]}" setarch "$(uname -m)" -R "$@"); }
+# Every signal back to its default disposition and stdin from /dev/null: a
+# build started from a background job inherits SIGINT ignored (CPython then
+# skips installing its SIGINT handler at every start) and whatever stdin the
+# shell had (CPython checks whether it is a terminal); either changes the
+# code paths the training counts.
+clean_env=(env -i --default-signal PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$build/.home"
+  LC_ALL=C.UTF-8 TZ=UTC SOURCE_DATE_EPOCH="$sde" PYTHONHASHSEED=0 MODULE_BUILDTYPE=static)
+run() { (cd "$build" && "${clean_env[@]}" setarch "$(uname -m)" -R "$@" </dev/null); }
 
 started=$(date +%s)
 note "configuring CPython $version in $build"
