@@ -15,6 +15,17 @@ const OTHER: &str = if matches!(OURS.as_bytes(), b"3.11") {
 } else {
     "3.11"
 };
+/// `pyembed pack` asked for the other version (the input is never read: the
+/// toolchain selection comes first).
+const PACK_OTHER: [&str; 7] = [
+    "pack",
+    "--python-version",
+    OTHER,
+    "--path",
+    "src",
+    "-o",
+    "c",
+];
 
 struct Run {
     code: i32,
@@ -236,38 +247,14 @@ fn an_incomplete_toolchain_is_named() {
     let dir = fake_toolchain(root.path(), OTHER, &our_sources());
     fs::remove_file(dir.join(format!("lib/python{OTHER}/os.py"))).unwrap();
     let cwd = tempdir();
-    let run = pyembed(
-        root.path(),
-        &[
-            "pack",
-            "--python-version",
-            OTHER,
-            "--path",
-            "src",
-            "-o",
-            "c",
-        ],
-        cwd.path(),
-    );
+    let run = pyembed(root.path(), &PACK_OTHER, cwd.path());
     run.fails_saying(&[&format!(
         "{} is not a standard library (no os.py)",
         dir.join(format!("lib/python{OTHER}")).display()
     )]);
 
     fs::remove_file(dir.join("bin/pyembed-launcher")).unwrap();
-    let run = pyembed(
-        root.path(),
-        &[
-            "pack",
-            "--python-version",
-            OTHER,
-            "--path",
-            "src",
-            "-o",
-            "c",
-        ],
-        cwd.path(),
-    );
+    let run = pyembed(root.path(), &PACK_OTHER, cwd.path());
     assert!(
         run.stderr.contains(&format!(
             "{} does not exist",
@@ -284,15 +271,7 @@ fn a_handed_over_pyembed_never_hands_over_again() {
     fake_toolchain(root.path(), OTHER, &our_sources());
     let cwd = tempdir();
     let output = Command::new(PYEMBED)
-        .args([
-            "pack",
-            "--python-version",
-            OTHER,
-            "--path",
-            "src",
-            "-o",
-            "c",
-        ])
+        .args(PACK_OTHER)
         .current_dir(cwd.path())
         .env("PYEMBED_TOOLCHAINS", root.path())
         .env("PYEMBED_TOOLCHAIN_ACTIVE", "1")

@@ -29,14 +29,9 @@ fn hermetic(containers: &[&Path]) -> OxidizedPythonInterpreterConfig<'static> {
 /// The C headers of the linked CPython: `<prefix>/include/pythonX.Y` next to
 /// its `<prefix>/lib/pythonX.Y`.
 fn include_dir() -> PathBuf {
-    let stdlib = Path::new(importer_support::STDLIB);
-    let prefix = stdlib
-        .parent()
-        .and_then(Path::parent)
-        .expect("a stdlib under <prefix>/lib");
-    prefix
+    support::prefix()
         .join("include")
-        .join(stdlib.file_name().expect("pythonX.Y"))
+        .join(format!("python{}", pyembed::LINKED_PYTHON_VERSION))
 }
 
 /// Whether the linked CPython's standard library has its extension modules

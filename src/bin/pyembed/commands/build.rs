@@ -469,12 +469,11 @@ fn launcher_cpython(launcher: &Path) -> anyhow::Result<String> {
 
 /// The `python-version` and `cpython` lines of a launcher's description.
 fn parse_description(text: &str) -> Option<(String, String)> {
-    let field = |key: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
-            .map(str::to_owned)
-    };
-    Some((field("python-version")?, field("cpython")?))
+    use super::toolchain::described;
+    Some((
+        described(text, "python-version")?,
+        described(text, "cpython")?,
+    ))
 }
 
 fn check_launcher_version(launcher: &Path, version: &str, ours: &str) -> anyhow::Result<()> {

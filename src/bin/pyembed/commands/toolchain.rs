@@ -95,6 +95,14 @@ fn linked_series() -> &'static str {
     pyembed::LINKED_PYTHON_VERSION
 }
 
+/// The value of the `key: value` line for `key` in `text`: the form of
+/// `pyembed --version` and of a launcher's `--pyembed-describe`.
+pub fn described(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
+        .map(str::to_owned)
+}
+
 /// The directory holding one toolchain per Python version.
 pub fn toolchains_root() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("PYEMBED_TOOLCHAINS").filter(|d| !d.is_empty()) {
@@ -151,9 +159,7 @@ fn inspect_toolchain(dir: &Path, series: &str) -> Result<Toolchain, String> {
     }
     let text = String::from_utf8_lossy(&output.stdout);
     let field = |key: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
-            .map(str::to_owned)
+        described(&text, key)
             .ok_or_else(|| format!("{} --version does not say `{key}`", pyembed.display()))
     };
     let (sources, python_version, cpython) = (
