@@ -524,8 +524,16 @@ impl WorkerPool {
                 handles.push(scope.spawn(move || -> Result<Vec<_>, CompileError> {
                     let mut replies = Vec::new();
                     while let Ok(index) = sent_rx.recv() {
-                        let reply =
-                            read_reply(stdout).map_err(|e| CompileError::Worker(e.to_string()))?;
+                        let reply = read_reply(stdout).map_err(|e| {
+                            CompileError::Worker(if e.kind() == io::ErrorKind::UnexpectedEof {
+                                // It printed its own reason to our stderr.
+                                "the worker stopped without answering (its error, if it \
+                                 printed one, is above)"
+                                    .into()
+                            } else {
+                                e.to_string()
+                            })
+                        })?;
                         replies.push((index, reply));
                         progress(1);
                         let _ = credit_tx.send(());
@@ -588,6 +596,25 @@ fn dispatch_order(requests: &[CompileRequest]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pack::packer::Backend as _;
+
+    #[test]
+    fn a_worker_that_exits_without_answering_is_named() {
+        // `true` ignores the worker argument and exits at once, as a worker
+        // whose interpreter cannot start does.
+        let mut backend = WorkerBackend {
+            exe: "true".into(),
+            jobs: 1,
+        };
+        let error = backend
+            .compile_all(&[request("m", 10)], &|_| {})
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "compile worker: the worker stopped without answering (its error, if it printed \
+             one, is above)"
+        );
+    }
 
     fn request(name: &str, size: usize) -> CompileRequest {
         CompileRequest {

@@ -500,6 +500,20 @@ mod tests {
     const MAGIC_311: [u8; 4] = [0xa7, 0x0d, 0x0d, 0x0a];
 
     #[test]
+    fn magic_numbers_are_known_for_the_linked_versions_only() {
+        // importlib.util.MAGIC_NUMBER of 3.11.2, 3.12 and 3.13.5.
+        assert_eq!(pyc_magic(11), Some(MAGIC_311));
+        assert_eq!(pyc_magic(12), Some([0xcb, 0x0d, 0x0d, 0x0a]));
+        assert_eq!(pyc_magic(13), Some([0xf3, 0x0d, 0x0d, 0x0a]));
+        assert!(pyc_magic(Target::LINKED.python_minor()).is_some());
+        assert_eq!(pyc_magic(14), None);
+        assert_eq!(
+            UnpackError::UnsupportedPython { minor: 14 }.to_string(),
+            "no pyc magic number is known for CPython 3.14"
+        );
+    }
+
+    #[test]
     fn source_hash_matches_cpython_311() {
         // python3.11 -c 'import importlib.util as u; print(u.source_hash(b"").hex())'
         assert_eq!(
