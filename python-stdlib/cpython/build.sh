@@ -107,7 +107,9 @@ if [ "$series" != 3.11 ]; then
   series_configure_args+=(--without-mimalloc)
 fi
 # Bump recipe_version whenever a flag or step below changes the output.
-recipe_version=3
+# 4: the training run gets default signal dispositions and /dev/null for
+#    stdin (a build started from a background job trained to another profile).
+recipe_version=4
 recipe="$( (echo "recipe_version=$recipe_version series=$series"
   if [ ${#series_configure_args[@]} -gt 0 ]; then printf '%s\n' "${series_configure_args[@]}"; fi
   cat "$setup_local" "$here/pgo_train.py") | sha256sum | cut -c1-16)"
