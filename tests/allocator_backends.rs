@@ -451,3 +451,53 @@ forked_test! {
         assert_eq!(answer, 42);
     }
 }
+
+#[cfg(all(
+    feature = "allocator-snmalloc",
+    target_os = "linux",
+    target_env = "gnu"
+))]
+forked_test! {
+    fn snmalloc_threads_come_and_go_without_libstdcxx_loaded() {
+        // snmalloc registers its per-thread allocator's destructor with
+        // `__cxa_thread_atexit`, which this crate defines (forwarding to
+        // glibc) so that no binary loads libstdc++ for that one symbol.
+        let mut config = config(&["prog"]);
+        config.allocator_backend = MemoryAllocatorBackend::Snmalloc;
+        config.allocator_mem = true;
+        config.allocator_obj = true;
+        let interpreter = start(config);
+        assert_eq!(
+            PythonMemoryAllocator::installed(MemoryAllocatorDomain::Raw).map(|a| a.backend()),
+            Some(MemoryAllocatorBackend::Snmalloc)
+        );
+        // Every thread allocates from snmalloc, frees blocks another thread
+        // allocated, and exits, running the destructor registered through
+        // `__cxa_thread_atexit`; three rounds reuse what they returned.
+        let total: i64 = interpreter.with_gil(|py| {
+            eval(
+                py,
+                "import threading\n\
+                 shared = [bytearray(4096) for _ in range(2000)]\n\
+                 out = []\n\
+                 def work(i):\n\
+                 \x20   mine = [bytes(64 * (j % 50)) for j in range(5000)]\n\
+                 \x20   del shared[i::16]\n\
+                 \x20   out.append(sum(map(len, mine)))\n\
+                 for _ in range(3):\n\
+                 \x20   shared = [bytearray(4096) for _ in range(2000)]\n\
+                 \x20   ts = [threading.Thread(target=work, args=(i,)) for i in range(16)]\n\
+                 \x20   [t.start() for t in ts]\n\
+                 \x20   [t.join() for t in ts]\n\
+                 sum(out)",
+            )
+        });
+        assert_eq!(total, 48 * (0..5000).map(|j| 64 * (j % 50)).sum::<i64>());
+        drop(interpreter);
+        let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps");
+        assert!(
+            !maps.contains("libstdc++"),
+            "libstdc++ is mapped into a process whose only C++ is snmalloc:\n{maps}"
+        );
+    }
+}
