@@ -284,6 +284,20 @@ fn a_handed_over_pyembed_never_hands_over_again() {
         "{stderr}"
     );
     assert!(!root.path().join(OTHER).join("called").exists());
+
+    // Its own version runs here, silently: the pyembed that handed over
+    // already said which CPython runs.
+    let output = Command::new(PYEMBED)
+        .args(["pack", "--path", "missing", "-o", "c.pyembed"])
+        .current_dir(cwd.path())
+        .env("PYEMBED_TOOLCHAINS", root.path())
+        .env("PYEMBED_TOOLCHAIN_ACTIVE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("missing"), "{stderr}");
+    assert!(!stderr.contains("CPython"), "{stderr}");
 }
 
 #[test]

@@ -214,7 +214,8 @@ pub fn select(args: &CpythonArgs, command: &str) -> anyhow::Result<()> {
     );
 
     // Started by another pyembed as the toolchain: run here, whatever the
-    // choice, as long as the version is right.
+    // choice, as long as the version is right. That pyembed has already
+    // said which CPython runs.
     if std::env::var_os(ACTIVE_ENV).is_some() {
         if series != linked_series() {
             bail!(
@@ -223,7 +224,6 @@ pub fn select(args: &CpythonArgs, command: &str) -> anyhow::Result<()> {
                 linked_series()
             );
         }
-        here();
         return Ok(());
     }
 
