@@ -25,7 +25,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Container, ContainerError, DataField, PackedResourcesSource, ResourceFlags, Tier};
+use super::{
+    Container, ContainerError, DataField, PackedResourcesSource, ResourceFlags, ResourceSummary,
+    Tier,
+};
 
 /// The importer's view of all its containers: which container holds each
 /// name, and which names the interpreter provides itself.
@@ -194,19 +197,30 @@ impl PythonResourcesState {
             container.skip_lazy_verification();
         }
         let source = self.sources.len();
-        let mut added = 0;
-        for summary in container.summaries() {
-            if self.names.contains_key(summary.name) {
-                continue;
+        let entry_of = |summary: &ResourceSummary<'_>| IndexEntry {
+            source,
+            tier: summary.tier,
+            flags: summary.flags,
+        };
+        let added = if self.names.is_empty() {
+            // The common case, the first container: its names come sorted
+            // and unique, so the map is built in bulk rather than searched
+            // once per name (most of indexing's share of start-up).
+            self.names = container
+                .summaries()
+                .map(|summary| (Box::<str>::from(summary.name), entry_of(&summary)))
+                .collect();
+            self.names.len()
+        } else {
+            let mut added = 0;
+            for summary in container.summaries() {
+                if !self.names.contains_key(summary.name) {
+                    self.names.insert(summary.name.into(), entry_of(&summary));
+                    added += 1;
+                }
             }
-            let entry = IndexEntry {
-                source,
-                tier: summary.tier,
-                flags: summary.flags,
-            };
-            self.names.insert(summary.name.into(), entry);
-            added += 1;
-        }
+            added
+        };
         self.sources.push(IndexedSource {
             description: description.into(),
             container: Arc::new(container),
