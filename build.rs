@@ -40,8 +40,13 @@ fn main() {
     // resources) resolve `Py*` symbols against the executable itself, so the
     // executables of this package (tests, examples, the CLI) export them.
     // Downstream binaries do the same in their own build script; see the crate docs.
+    // Only CPython's API (`Py*`, `_Py*`), not `--export-dynamic`: every
+    // exported symbol that code reaches through the GOT costs a symbol
+    // lookup at each start, and exporting the Rust symbols as well made
+    // 1,056 of the launcher's 1,535 such relocations (docs/performance.md).
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
-        println!("cargo::rustc-link-arg=-Wl,--export-dynamic");
+        println!("cargo::rustc-link-arg=-Wl,--export-dynamic-symbol=Py*");
+        println!("cargo::rustc-link-arg=-Wl,--export-dynamic-symbol=_Py*");
         // Daemon threads park instead of `pthread_exit` at finalisation (a
         // forced unwind through pyo3 frames aborts the process); see
         // src/interpreter/daemon_threads.rs.

@@ -79,15 +79,18 @@
 //! `PYO3_CONFIG_FILE`); this crate's build script refuses a shared one with a
 //! message saying how to fix it. In this repository `.cargo/config.toml`
 //! selects Debian's `libpython3.11-pic.a`. A downstream binary should also
-//! export its dynamic symbols so extension modules loaded from disk resolve
-//! `Py*` functions against it, and route CPython's `PyThread_exit_thread` to
+//! export CPython's symbols so extension modules loaded from disk resolve
+//! `Py*` functions against it (only those: exporting every symbol, as
+//! `-Wl,--export-dynamic` does, adds a symbol lookup at each start for each
+//! Rust function the program reaches through its GOT), and route CPython's `PyThread_exit_thread` to
 //! this crate's replacement so that daemon threads still running when the
 //! interpreter is finalised are parked rather than unwound through Rust
 //! frames (which aborts the process; CPython 3.14 parks them itself). Put
 //! this in its `build.rs`:
 //!
 //! ```text
-//! println!("cargo::rustc-link-arg-bins=-Wl,--export-dynamic");
+//! println!("cargo::rustc-link-arg-bins=-Wl,--export-dynamic-symbol=Py*");
+//! println!("cargo::rustc-link-arg-bins=-Wl,--export-dynamic-symbol=_Py*");
 //! println!("cargo::rustc-link-arg-bins=-Wl,--wrap=PyThread_exit_thread");
 //! ```
 //!

@@ -12,11 +12,15 @@
 //! settings from the file named by `PYO3_CONFIG_FILE` rather than probing a
 //! `python3` on `$PATH`, which might be a different build than the one whose
 //! headers and bytecode format we depend on. The archive is linked whole
-//! (`+whole-archive`), and executables export their dynamic symbols
-//! (`-Wl,--export-dynamic`): a C extension module loaded later with `dlopen`
-//! (from `lib-dynload` or from packed resources) calls `Py*` functions that
-//! the Rust program itself may never call, so they must be present and
-//! visible in the executable's dynamic symbol table.
+//! (`+whole-archive`), and executables export CPython's symbols
+//! (`-Wl,--export-dynamic-symbol=Py*` and `=_Py*`): a C extension module
+//! loaded later with `dlopen` (from `lib-dynload` or from packed resources)
+//! calls `Py*` functions that the Rust program itself may never call, so they
+//! must be present and visible in the executable's dynamic symbol table.
+//! Nothing else is exported: `-Wl,--export-dynamic` would also export every
+//! Rust symbol, and each one the code reaches through the GOT then costs the
+//! dynamic linker a symbol lookup at every start (1,056 of them in the
+//! launcher).
 //!
 //! # One interpreter per process
 //!
