@@ -290,7 +290,6 @@ pub(crate) fn create_module<'py>(
         &label,
         bytes,
     )
-    .inspect(|_| found.source.container().release(bytes))
     .map_err(|error| {
         import_error(
             py,

@@ -135,8 +135,6 @@ pub(crate) fn code_object<'py>(
                 error,
             )
         })?;
-        // marshal copied what it needed; the mapped pages can go.
-        container.release(bytecode);
         if !code.is_instance_of::<PyCode>() {
             return Err(import_error(
                 py,

@@ -85,10 +85,6 @@ pub enum LaunchError {
 pub struct ExecutablePayload {
     path: PathBuf,
     bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
-    /// `bytes` again, when they are a map of the file (see
-    /// [`ExecutablePayload::from_file`]): its containers then give pages
-    /// they are done with back to the kernel.
-    map: Option<Arc<memmap2::Mmap>>,
     payload: Payload,
     config: BuildConfig,
 }
@@ -133,10 +129,7 @@ impl ExecutablePayload {
             path: path.clone(),
             source,
         })?;
-        let map = Arc::new(map);
-        let mut payload = ExecutablePayload::from_bytes(path, Arc::clone(&map) as _)?;
-        payload.map = Some(map);
-        Ok(payload)
+        ExecutablePayload::from_bytes(path, Arc::new(map))
     }
 
     /// Locates the payload in `bytes`, the whole file named `path`.
@@ -158,7 +151,6 @@ impl ExecutablePayload {
         Ok(ExecutablePayload {
             path,
             bytes,
-            map: None,
             payload,
             config,
         })
@@ -190,10 +182,7 @@ impl ExecutablePayload {
         self.payload
             .containers
             .iter()
-            .filter_map(|range| match &self.map {
-                Some(map) => SharedBytes::file_mapping(Arc::clone(map), range.clone()),
-                None => SharedBytes::new(Arc::clone(&self.bytes), range.clone()),
-            })
+            .filter_map(|range| SharedBytes::new(Arc::clone(&self.bytes), range.clone()))
             .map(PackedResourcesSource::Shared)
             .collect()
     }

@@ -326,42 +326,7 @@ impl<'a> Container<'a> {
         self.tier1.trust_all();
     }
 
-    /// Gives the memory pages behind `bytes`, a slice this container
-    /// handed out from tier 0 (see [`Container::data`]), back to the
-    /// kernel once the caller is done with them, together with the rest of
-    /// the chunks that were hashed to verify it. Only a container read from
-    /// a file mapping does anything; the bytes stay readable (a later read
-    /// faults them in again from the page cache), and the index and names
-    /// at the start of tier 0, which every lookup reads, are never released.
-    ///
-    /// The importer calls it after unmarshalling a module's bytecode and
-    /// after copying an extension module into its memory file, so that the
-    /// container's pages do not pile up in the resident set as python3.11's
-    /// freed `.pyc` buffers do not.
-    pub fn release(&self, bytes: &[u8]) {
-        let tier = self.tier0_bytes();
-        let start = (bytes.as_ptr() as usize).wrapping_sub(tier.as_ptr() as usize);
-        if start > tier.len() || bytes.len() > tier.len() - start {
-            return;
-        }
-        self.release_tier0(start..start + bytes.len());
-    }
-
-    /// [`Container::release`] of tier-0 bytes `range`, widened to whole chunks.
-    fn release_tier0(&self, range: Range<usize>) {
-        let chunk = self.verifier.chunk_size().max(1);
-        let tier_len = self.tier0_bytes().len();
-        let start = range.start / chunk * chunk;
-        let end = range
-            .end
-            .div_ceil(chunk)
-            .saturating_mul(chunk)
-            .min(tier_len);
-        let base = self.layout.tier0.offset as usize;
-        let keep_before = base + self.tier0.names.range().end;
-        self.backing.release(base + start..base + end, keep_before);
-    }
-
+    /// Verifies, in order, the tier-0 chunks holding `field` of every tier-0
     /// resource, skipping those already verified, and returns how many bytes
     /// it hashed. Stops at the first mismatch, leaving that chunk unmarked,
     /// so the read that needs it reports the error.
@@ -385,20 +350,8 @@ impl<'a> Container<'a> {
                 });
             }
         }
-        // In steps of a MiB, each given back to the kernel once hashed (see
-        // Container::release): the whole field passes through here, most of
-        // it before the importer needs it, and would otherwise stay resident.
         if let Some(section) = section {
-            let step = (1 << 20) / self.verifier.chunk_size().max(1) * self.verifier.chunk_size();
-            let mut at = section.start;
-            while at < section.end {
-                let next = at.saturating_add(step.max(1)).min(section.end);
-                if self.verify_tier0(at..next).is_err() {
-                    break;
-                }
-                self.release_tier0(at..next);
-                at = next;
-            }
+            let _ = self.verify_tier0(section);
         }
         self.verifier.hashed_bytes() - before
     }
@@ -753,62 +706,6 @@ mod tests {
                 .unwrap();
         }
         writer.write().unwrap()
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn released_bytecode_leaves_the_process_and_reads_back() {
-        use std::io::{Read, Seek, SeekFrom};
-        let resident = |address: usize| {
-            let mut pagemap = std::fs::File::open("/proc/self/pagemap").unwrap();
-            pagemap
-                .seek(SeekFrom::Start((address / 4096 * 8) as u64))
-                .unwrap();
-            let mut word = [0u8; 8];
-            pagemap.read_exact(&mut word).unwrap();
-            u64::from_le_bytes(word) >> 63 == 1
-        };
-        let bytes = build(200, 0);
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        std::io::Write::write_all(&mut file, &bytes).unwrap();
-        let source = PackedResourcesSource::MemoryMappedPath(file.path().to_path_buf());
-        let container = Container::open(&source).unwrap();
-
-        let first = container
-            .data("hot100", DataField::Bytecode)
-            .unwrap()
-            .unwrap();
-        let expected = first.to_vec();
-        let address = first.as_ptr() as usize + first.len() / 2;
-        assert!(resident(address));
-        container.release(first);
-        // (Which neighbouring pages go too is the kernel's business: a
-        // mapping of a huge page-cache folio is dropped whole.)
-        assert!(!resident(address), "the bytecode's pages left the process");
-        let again = container
-            .data("hot100", DataField::Bytecode)
-            .unwrap()
-            .unwrap();
-        assert_eq!(again, &expected[..]);
-
-        // Slices from elsewhere, and containers in memory, are left alone.
-        container.release(&expected);
-        let in_memory = Container::from_bytes(&bytes).unwrap();
-        let data = in_memory
-            .data("hot100", DataField::Bytecode)
-            .unwrap()
-            .unwrap();
-        in_memory.release(data);
-        assert_eq!(data, &expected[..]);
-
-        // Verification ahead of use releases what it hashed as it goes.
-        let ahead = Container::open(&source).unwrap();
-        let probe = ahead.data("hot150", DataField::Bytecode).unwrap().unwrap();
-        let probe_address = probe.as_ptr() as usize;
-        ahead.release(probe);
-        assert!(ahead.verify_field_ahead(DataField::Bytecode) > 1_000_000);
-        assert!(!resident(probe_address + 4096));
-        assert!(ahead.verify_all().is_ok());
     }
 
     #[test]

@@ -45,10 +45,6 @@ pub enum PackedResourcesSource<'a> {
 pub struct SharedBytes {
     owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
     range: Range<usize>,
-    /// The owner is a read-only memory map of a file: pages of it can be
-    /// handed back to the kernel and are read again, unchanged, on the next
-    /// access (see [`Backing::release`]).
-    file_mapping: bool,
 }
 
 impl SharedBytes {
@@ -56,22 +52,7 @@ impl SharedBytes {
     /// reversed.
     pub fn new(owner: Arc<dyn AsRef<[u8]> + Send + Sync>, range: Range<usize>) -> Option<Self> {
         let len = (*owner).as_ref().len();
-        (range.start <= range.end && range.end <= len).then_some(SharedBytes {
-            owner,
-            range,
-            file_mapping: false,
-        })
-    }
-
-    /// Like [`SharedBytes::new`], for an owner that is a read-only
-    /// `memmap2::Mmap` of a file (the launcher's map of its executable):
-    /// containers read from it give the pages of what they have used back to
-    /// the kernel.
-    pub(crate) fn file_mapping(map: Arc<memmap2::Mmap>, range: Range<usize>) -> Option<Self> {
-        let owner: Arc<dyn AsRef<[u8]> + Send + Sync> = map;
-        let mut shared = SharedBytes::new(owner, range)?;
-        shared.file_mapping = true;
-        Some(shared)
+        (range.start <= range.end && range.end <= len).then_some(SharedBytes { owner, range })
     }
 
     /// All of `owner`'s bytes.
@@ -80,7 +61,6 @@ impl SharedBytes {
         SharedBytes {
             owner,
             range: 0..len,
-            file_mapping: false,
         }
     }
 
@@ -161,8 +141,6 @@ pub(crate) enum Backing<'a> {
     Borrowed(&'a [u8]),
     /// A read-only mapping of a file, owned.
     Mapped(memmap2::Mmap),
-    /// A range of a shared owner.
-    Shared(SharedBytes),
     /// Owned by the container: a copy, or an immutable object that holds the
     /// bytes at a fixed address (a Python `bytes`). `as_ref` must return the
     /// same bytes every time.
@@ -175,7 +153,7 @@ impl<'a> Backing<'a> {
         match source {
             PackedResourcesSource::Memory(bytes) => Ok(Backing::Borrowed(bytes)),
             PackedResourcesSource::MemoryMappedPath(path) => Backing::map(path),
-            PackedResourcesSource::Shared(shared) => Ok(Backing::Shared(shared.clone())),
+            PackedResourcesSource::Shared(shared) => Ok(Backing::Owned(Box::new(shared.clone()))),
         }
     }
 
@@ -193,7 +171,7 @@ impl<'a> Backing<'a> {
                 })
             }
             PackedResourcesSource::MemoryMappedPath(path) => Backing::map(path),
-            PackedResourcesSource::Shared(shared) => Ok(Backing::Shared(shared.clone())),
+            PackedResourcesSource::Shared(shared) => Ok(Backing::Owned(Box::new(shared.clone()))),
         }
     }
 
@@ -223,56 +201,7 @@ impl<'a> Backing<'a> {
         match self {
             Backing::Borrowed(bytes) => bytes,
             Backing::Mapped(map) => map,
-            Backing::Shared(shared) => shared.bytes(),
             Backing::Owned(owner) => (**owner).as_ref(),
-        }
-    }
-
-    /// Hands the pages that lie wholly or partly in bytes `range` back to
-    /// the kernel, except any page holding bytes before `keep_before`, if
-    /// the bytes are a read-only file mapping (the only kind whose pages are
-    /// read again, unchanged, on the next access); does nothing otherwise,
-    /// or for a range out of bounds.
-    ///
-    /// A packed module's bytecode is needed only until it is unmarshalled,
-    /// but its pages stay in the process's resident set until it exits:
-    /// python3.11 reads a `.pyc` into a buffer it frees, where a mapped
-    /// container kept every page it ever read (peak RSS 1.4x python3.11's
-    /// after importing the standard library, with the same anonymous
-    /// memory). Pages around `range` are dropped too; whoever reads them
-    /// later (a neighbouring module) takes a minor fault from the page cache.
-    pub(crate) fn release(&self, range: Range<usize>, keep_before: usize) {
-        let reclaimable = match self {
-            Backing::Mapped(_) => true,
-            Backing::Shared(shared) => shared.file_mapping,
-            Backing::Borrowed(_) | Backing::Owned(_) => false,
-        };
-        let bytes = self.bytes();
-        if !reclaimable || range.start >= range.end || range.end > bytes.len() {
-            return;
-        }
-        let page = page_size();
-        let base = bytes.as_ptr() as usize;
-        // Whole pages from the one holding `range.start` (or the first one
-        // wholly after `keep_before`) to the one holding its last byte. The
-        // mapping covers whole pages, so these are all mapped.
-        let start = ((base + range.start) & !(page - 1))
-            .max((base + keep_before.min(bytes.len())).next_multiple_of(page));
-        let end = (base + range.end).next_multiple_of(page);
-        if start >= end {
-            return;
-        }
-        #[cfg(unix)]
-        // SAFETY: [start, end) lies in pages of a read-only, file-backed
-        // mapping this backing owns (a `memmap2::Mmap`, PROT_READ, never
-        // written), mapped for as long as `self` lives. MADV_DONTNEED on
-        // such a mapping only removes the pages from this process's page
-        // tables; the next access to them faults in the same bytes from the
-        // page cache (or the file), so every `&[u8]` into the mapping stays
-        // valid and keeps reading the same contents. Failure leaves the
-        // pages resident, which is harmless, so the result is ignored.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
         }
     }
 
@@ -280,19 +209,6 @@ impl<'a> Backing<'a> {
     pub(crate) fn is_mapped(&self) -> bool {
         matches!(self, Backing::Mapped(_))
     }
-}
-
-/// The size of a memory page.
-fn page_size() -> usize {
-    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *PAGE.get_or_init(|| {
-        // SAFETY: sysconf only reads a system constant.
-        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        usize::try_from(size)
-            .ok()
-            .filter(|size| size.is_power_of_two())
-            .unwrap_or(4096)
-    })
 }
 
 #[cfg(test)]
@@ -360,79 +276,6 @@ mod tests {
         let backing = Backing::open(&PackedResourcesSource::Memory(bytes)).unwrap();
         assert_eq!(backing.bytes().as_ptr(), bytes.as_ptr());
         assert!(!backing.is_mapped());
-    }
-
-    /// Whether the page holding `address` is mapped into this process
-    /// (bit 63 of its `/proc/self/pagemap` entry).
-    #[cfg(target_os = "linux")]
-    fn resident(address: usize) -> bool {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut pagemap = File::open("/proc/self/pagemap").unwrap();
-        let entry = (address / page_size() * 8) as u64;
-        pagemap.seek(SeekFrom::Start(entry)).unwrap();
-        let mut word = [0u8; 8];
-        pagemap.read_exact(&mut word).unwrap();
-        u64::from_le_bytes(word) >> 63 == 1
-    }
-
-    fn pattern(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i * 7 % 251) as u8 + 1).collect()
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn released_pages_of_a_mapped_file_leave_the_process_and_read_back_unchanged() {
-        let page = page_size();
-        let expected = pattern(16 * page);
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        std::io::Write::write_all(&mut file, &expected).unwrap();
-        let backing = Backing::map(file.path()).unwrap();
-        let bytes = backing.bytes();
-        let sum = |range: Range<usize>| bytes[range].iter().map(|&b| u64::from(b)).sum::<u64>();
-        assert!(sum(0..bytes.len()) > 0);
-        let base = bytes.as_ptr() as usize;
-        assert!(
-            (0..16).all(|p| resident(base + p * page)),
-            "every page was read"
-        );
-
-        // Bytes 4.5 to 8.25 pages in: pages 4 to 8 go; keep_before protects
-        // the page holding byte 6 pages + 1.
-        backing.release(page * 9 / 2..page * 33 / 4, 6 * page + 1);
-        let after: Vec<bool> = (0..16).map(|p| resident(base + p * page)).collect();
-        assert_eq!(
-            after,
-            (0..16).map(|p| !(7..=8).contains(&p)).collect::<Vec<_>>(),
-            "pages 7 and 8 released, page 6 (before keep_before) and the rest kept"
-        );
-        assert_eq!(
-            backing.bytes(),
-            &expected[..],
-            "released pages read back unchanged"
-        );
-
-        // Nothing for an empty, reversed or out-of-bounds range.
-        backing.release(3 * page..3 * page, 0);
-        #[allow(clippy::reversed_empty_ranges)]
-        backing.release(5 * page..page, 0);
-        backing.release(0..17 * page, 0);
-        assert!(resident(base + 3 * page) && resident(base));
-    }
-
-    #[test]
-    fn memory_that_is_not_a_file_mapping_is_never_released() {
-        // MADV_DONTNEED on anonymous memory would hand back zeroes.
-        let page = page_size();
-        let expected = pattern(8 * page);
-        let owned = Backing::Owned(Box::new(expected.clone()));
-        owned.release(0..8 * page, 0);
-        assert_eq!(owned.bytes(), &expected[..]);
-        let borrowed = Backing::Borrowed(&expected);
-        borrowed.release(0..8 * page, 0);
-        assert_eq!(borrowed.bytes(), &pattern(8 * page)[..]);
-        let shared = Backing::Shared(SharedBytes::whole(Arc::new(expected.clone())));
-        shared.release(0..8 * page, 0);
-        assert_eq!(shared.bytes(), &expected[..]);
     }
 }
 
