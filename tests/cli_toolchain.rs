@@ -48,13 +48,26 @@ impl Run {
 
 /// Runs our `pyembed` with `args`, looking for toolchains under `root`.
 fn pyembed(root: &Path, args: &[&str], cwd: &Path) -> Run {
-    let output = Command::new(PYEMBED)
+    run_pyembed(root, args, cwd, false)
+}
+
+/// [`pyembed`], started as another pyembed hands over to a toolchain.
+fn handed_over(root: &Path, args: &[&str], cwd: &Path) -> Run {
+    run_pyembed(root, args, cwd, true)
+}
+
+fn run_pyembed(root: &Path, args: &[&str], cwd: &Path, handed_over: bool) -> Run {
+    let mut command = Command::new(PYEMBED);
+    command
         .args(args)
         .current_dir(cwd)
-        .env("PYEMBED_TOOLCHAINS", root)
-        .env_remove("PYEMBED_TOOLCHAIN_ACTIVE")
-        .output()
-        .expect("pyembed runs");
+        .env("PYEMBED_TOOLCHAINS", root);
+    if handed_over {
+        command.env("PYEMBED_TOOLCHAIN_ACTIVE", "1");
+    } else {
+        command.env_remove("PYEMBED_TOOLCHAIN_ACTIVE");
+    }
+    let output = command.output().expect("pyembed runs");
     Run {
         code: output.status.code().unwrap_or(-1),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -270,34 +283,26 @@ fn a_handed_over_pyembed_never_hands_over_again() {
     let root = tempdir();
     fake_toolchain(root.path(), OTHER, &our_sources());
     let cwd = tempdir();
-    let output = Command::new(PYEMBED)
-        .args(PACK_OTHER)
-        .current_dir(cwd.path())
-        .env("PYEMBED_TOOLCHAINS", root.path())
-        .env("PYEMBED_TOOLCHAIN_ACTIVE", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let run = handed_over(root.path(), &PACK_OTHER, cwd.path());
+    assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        stderr.contains(&format!("links CPython {OURS}, but {OTHER} was asked for")),
-        "{stderr}"
+        run.stderr
+            .contains(&format!("links CPython {OURS}, but {OTHER} was asked for")),
+        "{}",
+        run.stderr
     );
     assert!(!root.path().join(OTHER).join("called").exists());
 
     // Its own version runs here, silently: the pyembed that handed over
     // already said which CPython runs.
-    let output = Command::new(PYEMBED)
-        .args(["pack", "--path", "missing", "-o", "c.pyembed"])
-        .current_dir(cwd.path())
-        .env("PYEMBED_TOOLCHAINS", root.path())
-        .env("PYEMBED_TOOLCHAIN_ACTIVE", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("missing"), "{stderr}");
-    assert!(!stderr.contains("CPython"), "{stderr}");
+    let run = handed_over(
+        root.path(),
+        &["pack", "--path", "missing", "-o", "c.pyembed"],
+        cwd.path(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("missing"), "{}", run.stderr);
+    assert!(!run.stderr.contains("CPython"), "{}", run.stderr);
 }
 
 #[test]

@@ -49,7 +49,10 @@ impl Backend for Snmalloc {
 /// same, so the linker resolves snmalloc's reference here and, linking with
 /// `--as-needed` as rustc does, drops `libstdc++.so.6` from the executable's
 /// dependencies. Where libstdc++ is loaded anyway (other C++ code), the two
-/// definitions behave identically. See docs/performance.md ("Start-up").
+/// definitions behave identically. The definition sits in this module, next
+/// to the backend's functions, so every link that uses the backend has it
+/// (with rust-lld and with GNU ld, `PYEMBED_CPYTHON_LTO_LINK=1`). See
+/// docs/performance.md ("Start-up").
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod thread_atexit {
     use std::ffi::{c_int, c_void};
@@ -82,10 +85,4 @@ mod thread_atexit {
         // the arguments are passed through unchanged.
         unsafe { __cxa_thread_atexit_impl(dtor, obj, dso_symbol) }
     }
-
-    /// Keeps the definition in every link that uses this backend, so the
-    /// linker resolves snmalloc's reference here rather than in libstdc++.
-    #[used]
-    static KEEP: unsafe extern "C" fn(Destructor, *mut c_void, *mut c_void) -> c_int =
-        __cxa_thread_atexit;
 }
