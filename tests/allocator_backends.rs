@@ -235,6 +235,18 @@ const WORKLOAD: &str = r#"
     (len(d), len(bigger), len(again))
 "#;
 
+/// The base configuration with `backend` serving the raw, mem and obj
+/// domains (pymalloc's arenas left alone).
+fn serving_every_domain(
+    backend: MemoryAllocatorBackend,
+) -> OxidizedPythonInterpreterConfig<'static> {
+    let mut config = config(&["prog"]);
+    config.allocator_backend = backend;
+    config.allocator_mem = true;
+    config.allocator_obj = true;
+    config
+}
+
 /// In a child: start the interpreter with `backend` and the domains of
 /// `PYEMBED_TEST_DOMAINS`, prove which domains the backend serves, run the
 /// workload, finalize.
@@ -417,10 +429,7 @@ forked_test! {
     }
 
     fn the_system_backend_replaces_pymalloc_for_mem_and_obj() {
-        let mut config = config(&["prog"]);
-        config.allocator_backend = MemoryAllocatorBackend::System;
-        config.allocator_mem = true;
-        config.allocator_obj = true;
+        let config = serving_every_domain(MemoryAllocatorBackend::System);
         // sys.getallocatedblocks() counts pymalloc's blocks only.
         let interpreter = start(config);
         let blocks: i64 = interpreter.with_gil(|py| eval(py, "import sys\nsys.getallocatedblocks()"));
@@ -462,10 +471,7 @@ forked_test! {
         // snmalloc registers its per-thread allocator's destructor with
         // `__cxa_thread_atexit`, which this crate defines (forwarding to
         // glibc) so that no binary loads libstdc++ for that one symbol.
-        let mut config = config(&["prog"]);
-        config.allocator_backend = MemoryAllocatorBackend::Snmalloc;
-        config.allocator_mem = true;
-        config.allocator_obj = true;
+        let config = serving_every_domain(MemoryAllocatorBackend::Snmalloc);
         let interpreter = start(config);
         assert_eq!(
             PythonMemoryAllocator::installed(MemoryAllocatorDomain::Raw).map(|a| a.backend()),

@@ -128,18 +128,7 @@ fn build_and_pack_hand_over_to_the_toolchain_of_the_version_asked_for() {
             "build",
             &["build", "--python-version", OTHER, "--python", "-o", "out"][..],
         ),
-        (
-            "pack",
-            &[
-                "pack",
-                "--python-version",
-                OTHER,
-                "--path",
-                "src",
-                "-o",
-                "c.pyembed",
-            ][..],
-        ),
+        ("pack", &PACK_OTHER[..]),
     ] {
         let run = pyembed(root.path(), args, cwd.path());
         assert_eq!(run.code, 7, "{command}: {}", run.stderr);
